@@ -1,0 +1,24 @@
+"""Blueprints. Each resource has its own module; `register_blueprints` is the one place they are mounted."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
+
+from src.extensions import Api
+
+
+class Parser(FlaskParser):
+    """Invalid input is a 400 (the contract), not webargs' default 422."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class Blueprint(SmorestBlueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+def register_blueprints(api: Api) -> None:
+    from src.routes.health import blp as health_blp
+
+    for blueprint in (health_blp,):
+        api.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""Business logic: routes call these, these talk to models and the scheduler."""

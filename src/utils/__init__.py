@@ -1,0 +1,1 @@
+"""Reusable helpers with no business rules of their own."""
