@@ -18,7 +18,9 @@ class Blueprint(SmorestBlueprint):
 
 
 def register_blueprints(api: Api) -> None:
+    from src.routes.categories import blp as categories_blp
     from src.routes.health import blp as health_blp
+    from src.routes.pic_teams import blp as pic_teams_blp
 
-    for blueprint in (health_blp,):
+    for blueprint in (health_blp, categories_blp, pic_teams_blp,):
         api.register_blueprint(blueprint)
