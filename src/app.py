@@ -5,7 +5,6 @@ server entry points (`python -m src`, gunicorn's config) through `start_backgrou
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -19,9 +18,13 @@ from src.config import INSTANCE_DIR, load_settings
 from src.extensions import Api, cors, jwt, limiter, mail, migrate
 from src.models import db
 from src.routes import register_blueprints
+from src.routes.docs import init_api_docs
 from src.utils.api_errors import register_error_handlers
 from src.utils.auth import init_auth
 from src.utils.db_migrations import compare_type
+from src.utils.logging import init_logging
+from src.utils.metrics import init_metrics
+from src.utils.security_headers import init_security_headers
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -78,7 +81,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(_flask_config(settings))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=settings["LOG_LEVEL"].upper())
+    init_logging(app)
+    init_metrics(app)
+    init_security_headers(app)
 
     db.init_app(app)
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -94,6 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     register_error_handlers(app)
     register_blueprints(api)
+    init_api_docs(app)
     return app
 
 
