@@ -105,7 +105,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def start_background_services(app: Flask) -> None:
     """Start what a serving process runs beside requests (called by the server entry points, not tests)."""
+    from src.services.auth import ensure_default_admin
     from src.services.bootstrap import ensure_reference_data
 
     with app.app_context():
         ensure_reference_data()
+        ensure_default_admin()

@@ -18,9 +18,11 @@ class Blueprint(SmorestBlueprint):
 
 
 def register_blueprints(api: Api) -> None:
+    from src.routes.auth import blp as auth_blp
     from src.routes.categories import blp as categories_blp
     from src.routes.health import blp as health_blp
     from src.routes.pic_teams import blp as pic_teams_blp
+    from src.routes.users import blp as users_blp
 
-    for blueprint in (health_blp, categories_blp, pic_teams_blp,):
+    for blueprint in (health_blp, auth_blp, users_blp, categories_blp, pic_teams_blp,):
         api.register_blueprint(blueprint)

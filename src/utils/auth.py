@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
 
 from src.models import User, db
+from src.services.auth import is_revoked
 from src.utils.api_errors import ForbiddenError, error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +26,10 @@ def register_jwt_handlers(jwt: JWTManager) -> None:
             return None
         return user
 
+    @jwt.token_in_blocklist_loader
+    def token_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        return is_revoked(payload)
+
     @jwt.user_lookup_error_loader
     def user_gone(_header: dict[str, Any], _payload: dict[str, Any]) -> ResponseReturnValue:
         return error_response(401, "Invalid token", "The account of this token no longer exists or is deactivated.")
@@ -35,6 +40,10 @@ def register_jwt_handlers(jwt: JWTManager) -> None:
 
     @jwt.invalid_token_loader
     def invalid_token(reason: str) -> ResponseReturnValue:
+        if reason.startswith("Only non-refresh tokens"):
+            return error_response(401, "Invalid token", "This endpoint needs an access token, not a refresh token.")
+        if reason.startswith("Only refresh tokens"):
+            return error_response(401, "Invalid token", "This endpoint needs the refresh token, not an access token.")
         return error_response(401, "Invalid token", "The token is malformed or its signature is invalid; log in again.")
 
     @jwt.expired_token_loader
@@ -44,6 +53,10 @@ def register_jwt_handlers(jwt: JWTManager) -> None:
     @jwt.revoked_token_loader
     def revoked_token(_header: dict[str, Any], _payload: dict[str, Any]) -> ResponseReturnValue:
         return error_response(401, "Token revoked", "The token has been revoked; log in again.")
+
+    @jwt.token_verification_failed_loader
+    def claims_rejected(_header: dict[str, Any], _payload: dict[str, Any]) -> ResponseReturnValue:
+        return error_response(401, "Invalid token", "The token's claims are not accepted; log in again.")
 
     @jwt.needs_fresh_token_loader
     def stale_token(_header: dict[str, Any], _payload: dict[str, Any]) -> ResponseReturnValue:
