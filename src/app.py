@@ -107,7 +107,9 @@ def start_background_services(app: Flask) -> None:
     """Start what a serving process runs beside requests (called by the server entry points, not tests)."""
     from src.services.auth import ensure_default_admin
     from src.services.bootstrap import ensure_reference_data
+    from src.services.notification_delivery import start_delivery_worker
 
     with app.app_context():
         ensure_reference_data()
         ensure_default_admin()
+    start_delivery_worker(app)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -14,6 +15,21 @@ LEVEL_EMOJI = {"error": ":red_circle:", "warning": ":warning:", "success": ":lar
                "info": ":information_source:"}
 SECTION_LIMIT = 2900  # Slack rejects section text over 3,000 characters
 SLACK_ID = re.compile(r"^[SUW][A-Z0-9]{6,}$")
+
+
+def webhook_url_problem(value: str, production: bool) -> str | None:
+    """Why a Slack webhook URL is unacceptable, or None: https (http only outside production) with a host."""
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError:
+        return "Not a valid URL."
+    schemes = ("https",) if production else ("https", "http")
+    if parts.scheme not in schemes or not hostname:
+        return "Must be an https:// URL." if production else "Must be an http(s):// URL."
+    if parts.username or parts.password:
+        return "Must not contain credentials."
+    return None
 
 
 def current_slack_settings() -> SlackSettings | None:
