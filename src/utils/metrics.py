@@ -13,6 +13,10 @@ from flask import Flask, Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess)
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # prometheus-client refuses a missing directory; a fresh deployment may name one that does not exist yet.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 EXECUTIONS = Counter("cron_executions_total", "Finished job executions", ["status", "execution_type"])
 DISPATCH_LAG = Histogram(
     "cron_dispatch_lag_seconds", "Delay between a scheduled fire time and the call to its target",
