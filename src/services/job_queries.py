@@ -1,0 +1,130 @@
+"""Reading jobs: search, filters, sorting and paging in SQL, plus each job's last and next execution times.
+
+`last_execution_at` comes from one grouped query over the page's ids (index job_id, started_at).
+`next_execution_at` comes from APScheduler's own table (LEFT JOIN, kept current by the scheduler); an active job
+with no row there (no scheduler running) gets it computed from its cron expression.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from src.models import Job, JobExecution, apscheduler_jobs, db
+from src.utils.cron import CronError, CronSchedule, parse_cron
+
+SORT_COLUMNS: dict[str, Any] = {
+    "name": Job.name,
+    "created_at": Job.created_at,
+    "next_execution_at": apscheduler_jobs.c.next_run_time,
+    "end_date": Job.end_date,
+    "is_active": Job.is_active,
+}
+SEARCH_COLUMNS = (Job.name, Job.github_repo, Job.github_workflow_name, Job.target_url)
+ID_CHUNK = 500
+NEXT_RUN = apscheduler_jobs.c.next_run_time
+
+
+@dataclass(frozen=True)
+class JobListQuery:
+    search: str | None = None
+    is_active: bool | None = None
+    category: str | None = None
+    pic_team: str | None = None
+    github_repo: str | None = None
+    created_by: str | None = None
+    sort_by: str = "created_at"
+    sort_dir: str = "desc"
+    page: int | None = None
+    limit: int | None = None
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%{escaped}%"
+
+
+def job_filters(query: JobListQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.search:
+        pattern = _like_pattern(query.search.strip().lower())
+        conditions.append(or_(*(func.lower(column).like(pattern, escape="!") for column in SEARCH_COLUMNS)))
+    if query.is_active is not None:
+        conditions.append(Job.is_active == query.is_active)
+    for column, value in ((Job.category, query.category), (Job.pic_team, query.pic_team),
+                          (Job.github_repo, query.github_repo), (Job.created_by, query.created_by)):
+        if value:
+            conditions.append(column == value)
+    return conditions
+
+
+def _ordered(statement: Select[Any], query: JobListQuery) -> Select[Any]:
+    column = SORT_COLUMNS[query.sort_by]
+    direction = column.desc() if query.sort_dir == "desc" else column.asc()
+    # Jobs the scheduler holds no time for sort last either way (SQLite/MariaDB would put NULL first).
+    nulls_last = [column.is_(None)] if query.sort_by in ("next_execution_at", "end_date") else []
+    return statement.order_by(*nulls_last, direction, Job.id.desc() if query.sort_dir == "desc" else Job.id)
+
+
+def list_jobs(query: JobListQuery) -> dict[str, Any]:
+    """The contract's envelope: `count` and `jobs`, plus `total/page/limit/total_pages` when paged."""
+    conditions = job_filters(query)
+    statement = _ordered(
+        select(Job, NEXT_RUN).outerjoin(apscheduler_jobs, apscheduler_jobs.c.id == Job.id).where(*conditions), query)
+    envelope: dict[str, Any] = {}
+    if query.page is not None and query.limit is not None:
+        total = db.session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
+        statement = statement.limit(query.limit).offset((query.page - 1) * query.limit)
+        envelope = {"total": total, "page": query.page, "limit": query.limit,
+                    "total_pages": math.ceil(total / query.limit)}
+    rows = db.session.execute(statement).all()
+    jobs = serialize_jobs([(job, next_run) for job, next_run in rows])
+    return {"count": len(jobs), "jobs": jobs, **envelope}
+
+
+def job_details(job: Job) -> dict[str, Any]:
+    next_run = db.session.scalar(select(NEXT_RUN).where(apscheduler_jobs.c.id == job.id))
+    return serialize_jobs([(job, next_run)])[0]
+
+
+def serialize_jobs(rows: list[tuple[Job, float | None]]) -> list[dict[str, Any]]:
+    last_runs = last_execution_times([job.id for job, _ in rows])
+    tz = ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"])
+    now = datetime.now(timezone.utc)
+    return [job.to_dict(last_execution_at=last_runs.get(job.id),
+                        next_execution_at=next_execution_time(job, next_run, tz, now))
+            for job, next_run in rows]
+
+
+def last_execution_times(job_ids: list[str]) -> dict[str, datetime]:
+    found: dict[str, datetime] = {}
+    for start in range(0, len(job_ids), ID_CHUNK):
+        chunk = job_ids[start:start + ID_CHUNK]
+        statement = (select(JobExecution.job_id, func.max(JobExecution.started_at))
+                     .where(JobExecution.job_id.in_(chunk)).group_by(JobExecution.job_id))
+        found.update({job_id: started for job_id, started in db.session.execute(statement)})
+    return found
+
+
+def next_execution_time(job: Job, next_run: float | None, tz: ZoneInfo, now: datetime) -> datetime | None:
+    if not job.is_active:
+        return None
+    if next_run is not None:
+        return datetime.fromtimestamp(next_run, tz)
+    schedule = _schedule(job.cron_expression)
+    return schedule.next_run(now, tz) if schedule is not None else None
+
+
+@lru_cache(maxsize=4096)
+def _schedule(expression: str) -> CronSchedule | None:
+    try:
+        return parse_cron(expression)
+    except CronError:
+        return None
