@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import smtplib
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from html import escape
 from typing import Any
 
@@ -13,6 +15,20 @@ from src.utils.channels import Channel, DeliveryError, JobAlert, format_duration
 SUBJECT_PREFIX = "[Cron Scheduler]"
 # SMTP replies after which the same message can never succeed (no such mailbox, policy rejection).
 PERMANENT_SMTP_CODES = {501, 550, 551, 552, 553, 554}
+
+
+def _quoted_printable_utf8() -> Charset:
+    charset = Charset("utf-8")
+    charset.body_encoding = QP
+    return charset
+
+
+class _Message(Message):
+    """Flask-Mail sends UTF-8 bodies unencoded, so a long line (an HTML body, a long error) breaks SMTP's 998-byte
+    line limit; quoted-printable keeps every line short."""
+
+    def _mimetext(self, text: str | None, subtype: str = "plain") -> MIMEText:
+        return MIMEText(text or "", _subtype=subtype, _charset=_quoted_printable_utf8())  # type: ignore[arg-type]
 
 
 class _TimedConnection(Connection):
@@ -40,7 +56,7 @@ class EmailChannel(Channel):
 
     def notify(self, recipient: str, subject: str | None, payload: dict[str, Any]) -> None:
         state = current_app.extensions["mail"]
-        message = Message(subject=subject or SUBJECT_PREFIX, recipients=[recipient], body=payload["text"],
+        message = _Message(subject=subject or SUBJECT_PREFIX, recipients=[recipient], body=payload["text"],
                           html=payload.get("html"), sender=state.default_sender)
         try:
             with _TimedConnection(state, self.timeout_seconds) as connection:

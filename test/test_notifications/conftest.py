@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from src.app import create_app
 from src.models import Job, JobExecution, PicTeam, SlackSettings, UserNotificationPreferences, db
 from test.conftest import test_config
 
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=timezone.utc)
 
 
@@ -32,6 +34,12 @@ def free_port() -> int:
 class _Collect:
     def __init__(self, inbox: list[Message]) -> None:
         self.inbox = inbox
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if address.startswith("bounce"):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content)
