@@ -21,7 +21,7 @@ PASSWORD_MAX_LENGTH = 128
 USERNAME_MIN_LENGTH = 3
 USERNAME_MAX_LENGTH = 80
 EMAIL_MAX_LENGTH = 120
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 ADMIN_FIELDS = ("role", "is_active")
 
 
@@ -39,7 +39,7 @@ def password_problems(password: str) -> list[str]:
 def username_problems(username: str) -> list[str]:
     if not USERNAME_MIN_LENGTH <= len(username) <= USERNAME_MAX_LENGTH:
         return [f"Use {USERNAME_MIN_LENGTH} to {USERNAME_MAX_LENGTH} characters."]
-    if not USERNAME_PATTERN.match(username):
+    if not USERNAME_PATTERN.fullmatch(username):
         return ["Use letters, digits, '.', '_' and '-' only, starting with a letter or digit."]
     return []
 
