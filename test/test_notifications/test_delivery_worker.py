@@ -19,8 +19,10 @@ def queue_slack(count: int, **fields: object) -> list[str]:
     rows = [NotificationDelivery(channel="slack", event="job_failure", recipient="slack", subject=f"#{i}",
                                  payload=json.dumps({"text": f"message {i}"}), **fields) for i in range(count)]
     db.session.add_all(rows)
-    db.session.commit()
-    return [row.id for row in rows]
+    db.session.flush()
+    ids = [row.id for row in rows]
+    db.session.commit()  # no snapshot stays open (MariaDB's repeatable read would hide the workers' updates)
+    return ids
 
 
 def test_four_concurrent_workers_deliver_every_row_exactly_once(mctx: Flask, slack: SlackReceiver) -> None:
