@@ -105,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def start_background_services(app: Flask) -> None:
     """Start what a serving process runs beside requests (called by the server entry points, not tests)."""
+    from src.scheduler.runner import start_scheduling
     from src.services.auth import ensure_default_admin
     from src.services.bootstrap import ensure_reference_data
     from src.services.notification_delivery import start_delivery_worker
@@ -113,3 +114,4 @@ def start_background_services(app: Flask) -> None:
         ensure_reference_data()
         ensure_default_admin()
     start_delivery_worker(app)
+    start_scheduling(app)

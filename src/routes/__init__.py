@@ -21,6 +21,7 @@ def register_blueprints(api: Api) -> None:
     from src.routes.auth import blp as auth_blp
     from src.routes.categories import blp as categories_blp
     from src.routes.cron_tools import blp as cron_tools_blp
+    from src.routes.executions import blp as executions_blp
     from src.routes.health import blp as health_blp
     from src.routes.jobs import blp as jobs_blp
     from src.routes.notifications import blp as notifications_blp
@@ -29,5 +30,5 @@ def register_blueprints(api: Api) -> None:
     from src.routes.users import blp as users_blp
 
     for blueprint in (health_blp, auth_blp, users_blp, categories_blp, pic_teams_blp, jobs_blp, cron_tools_blp,
-                      notifications_blp, settings_blp,):
+                      notifications_blp, settings_blp, executions_blp,):
         api.register_blueprint(blueprint)
