@@ -14,8 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from src.models import RevokedToken, User, db
 from src.models.base import utcnow
 from src.services.auth_tokens import issue_access_token, issue_tokens
-from src.services.users import create_user, find_by_login, password_problems
-from src.utils.api_errors import ApiError, ForbiddenError, UnauthorizedError
+from src.services.users import (
+    create_user,
+    find_by_login,
+    find_by_username,
+    normalize_email,
+    password_problems,
+    validate_account_fields,
+)
+from src.utils.api_errors import ApiError, ForbiddenError, UnauthorizedError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +113,26 @@ def ensure_default_admin() -> User | None:
     log.warning("created default admin %r with DEFAULT_ADMIN_PASSWORD; change its password now "
                 "(ALLOW_DEFAULT_ADMIN is meant for development only)", DEFAULT_ADMIN_USERNAME)
     return user
+
+
+def create_or_reset_admin(username: str, email: str | None, password: str) -> tuple[User, bool]:
+    """`create_admin.py`: a new admin, or an existing account made an active admin with a new password.
+
+    Returns the user and whether it was created. `email` may be None when the account exists (it is kept).
+    """
+    existing = find_by_username(username)
+    if existing is None:
+        if not email:
+            raise ValidationError("An email address is needed to create a new admin.", error="Missing required fields",
+                                  details={"email": ["Missing data for required field."]})
+        return create_user(username, email, password, role="admin"), True
+    fields: dict[str, Any] = {"password": password}
+    if email:
+        fields["email"] = normalize_email(email)
+    validate_account_fields(fields, exclude_id=existing.id)
+    existing.set_password(password)
+    existing.email = fields.get("email", existing.email)
+    existing.role = "admin"
+    existing.is_active = True
+    db.session.commit()
+    return existing, False

@@ -73,6 +73,10 @@ def find_by_login(login: str) -> User | None:
     ).first()
 
 
+def find_by_username(username: str) -> User | None:
+    return db.session.scalars(select(User).where(func.lower(User.username) == username.strip().lower())).first()
+
+
 def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.created_at, User.username)))
 
@@ -83,7 +87,7 @@ def ensure_self_or_admin(actor: User, user_id: str, action: str) -> None:
         raise ForbiddenError(f"Only this user or an admin may {action}.")
 
 
-def _validate(fields: dict[str, Any], *, exclude_id: str | None = None) -> None:
+def validate_account_fields(fields: dict[str, Any], *, exclude_id: str | None = None) -> None:
     """Gather every problem of the given fields into one 400, then check uniqueness (409)."""
     problems: dict[str, list[str]] = {}
     checks = {"username": username_problems, "email": email_problems, "password": password_problems}
@@ -117,7 +121,7 @@ def _ensure_another_active_admin(user: User, action: str) -> None:
 
 def create_user(username: str, email: str, password: str, role: str = "viewer", is_active: bool = True) -> User:
     fields = {"username": username.strip(), "email": normalize_email(email), "password": password, "role": role}
-    _validate(fields)
+    validate_account_fields(fields)
     user = User(username=fields["username"], email=fields["email"], role=role, is_active=is_active)
     user.set_password(password)
     db.session.add(user)
@@ -145,7 +149,7 @@ def update_user(actor: User, user_id: str, changes: dict[str, Any]) -> User:
         if not user.check_password(current_password):
             raise ValidationError("current_password is not your current password.", error="Invalid current password",
                                   details={"current_password": ["Does not match."]})
-    _validate(changed, exclude_id=user.id)
+    validate_account_fields(changed, exclude_id=user.id)
     if user.role == "admin" and user.is_active and (changed.get("role", "admin") != "admin"
                                                      or changed.get("is_active", True) is False):
         _ensure_another_active_admin(user, "demote or deactivate this user")
