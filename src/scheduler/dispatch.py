@@ -1,0 +1,367 @@
+"""From a due fire time to a finished execution row, with as little between them as possible.
+
+APScheduler hands due runs to `ClaimingExecutor`, which only queues them. One claimer thread takes everything
+queued at that moment, reads the jobs in one query and inserts all claims in one transaction (the unique
+(job_id, scheduled_for) decides who runs), then hands the claimed calls to a bounded thread pool. Worker threads
+only make HTTP calls; one completer thread writes results in batches and adds notifications, so a slow database
+or notification never delays the next call. Manual runs use the same pool and completer.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.base import BaseExecutor
+from flask import Flask
+from sqlalchemy import bindparam, select, update
+
+from src.models import Job, JobExecution, db
+from src.models.base import new_id, utcnow
+from src.models.job_execution import (STATUS_FAILED, STATUS_MISSED, STATUS_RUNNING, STATUS_SUCCESS,
+                                      TRIGGER_SCHEDULED)
+from src.scheduler.db_access import chunks, insert_claims, runner_id, write_lock
+from src.scheduler.job_executor import CallContext, CallResult, CallSettings, Target, call_target
+from src.utils import metrics
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 2000
+
+
+@dataclass
+class Claim:
+    """An execution row already inserted (claimed) whose call is still to be made."""
+
+    execution_id: str
+    job_id: str
+    trigger: str
+    target: Target
+    started_at: datetime
+    scheduled_for: datetime | None = None
+    on_done: Callable[[], None] | None = None
+
+
+@dataclass
+class _Due:
+    job_id: str
+    scheduled_for: datetime
+    on_done: Callable[[], None] | None = None
+    missed_reason: str | None = None
+
+
+@dataclass
+class _Finished:
+    claim: Claim
+    result: CallResult
+    completed_at: datetime = field(default_factory=utcnow)
+
+
+def target_of(job: Any, default_owner: str | None) -> Target:
+    """The call target of a Job row (ORM object or Core row)."""
+    import json
+
+    try:
+        meta = json.loads(job.job_metadata) if job.job_metadata else {}
+    except ValueError:
+        meta = {}
+    return Target.from_fields(target_url=job.target_url, github_owner=job.github_owner, github_repo=job.github_repo,
+                              github_workflow_name=job.github_workflow_name,
+                              metadata=meta if isinstance(meta, dict) else {}, default_owner=default_owner)
+
+
+class Dispatcher:
+    """Claims, calls and records runs for one app in this process (see the module docstring)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        config = app.config
+        self.settings = CallSettings.from_config(config)
+        self.grace = float(config["SCHEDULER_MISFIRE_GRACE_SECONDS"])
+        self.zone = ZoneInfo(config["SCHEDULER_TIMEZONE"])
+        self.runner_id = runner_id()
+        with app.app_context():
+            self.engine = db.engine
+        self.write_lock = write_lock(self.engine)
+        self.on_jobs_paused: Callable[[list[str]], None] | None = None
+        self._due: queue.SimpleQueue[_Due | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[_Finished | tuple[str, list[str]] | None] = queue.SimpleQueue()
+        self._pool = ThreadPoolExecutor(max_workers=int(config["SCHEDULER_MAX_WORKERS"]),
+                                        thread_name_prefix="cron-call")
+        self._inflight = 0
+        self._idle = threading.Condition()
+        self._closed = False
+        self._claimer = threading.Thread(target=self._claim_loop, name="cron-claimer", daemon=True)
+        self._completer = threading.Thread(target=self._complete_loop, name="cron-completer", daemon=True)
+        self._claimer.start()
+        self._completer.start()
+
+    # ----- entry points
+    def submit_due(self, job_id: str, scheduled_for: datetime, on_done: Callable[[], None] | None = None,
+                   missed_reason: str | None = None) -> None:
+        """Queue a fire time for claiming (never blocks the scheduler's thread)."""
+        self._due.put(_Due(job_id, scheduled_for, on_done, missed_reason))
+
+    def run_claimed(self, claim: Claim) -> None:
+        """Make the call of an already inserted execution row (manual runs) in the bounded pool."""
+        self._start(claim)
+
+    def busy(self) -> int:
+        with self._idle:
+            return self._inflight
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every started call is recorded (tests, graceful shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0 and self._due.empty(), timeout)
+
+    def shutdown(self, timeout: float) -> None:
+        """Let running calls finish up to `timeout`, record them, and mark what is still running as interrupted."""
+        self._closed = True
+        self._due.put(None)
+        self._claimer.join(timeout=5)
+        finished = self.wait_idle(timeout)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._done.put(None)
+        self._completer.join(timeout=10)
+        if not finished:
+            from src.scheduler.recovery import fail_interrupted
+
+            with self.app.app_context():
+                fail_interrupted(runner_ids=[self.runner_id], reason="the process shut down before the call ended")
+
+    # ----- claiming
+    def _claim_loop(self) -> None:
+        while True:
+            first = self._due.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._due.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._due.put(None)
+                    break
+                batch.append(item)
+            try:
+                self._claim_batch(batch)
+            except Exception:
+                log.exception("claiming %d due runs failed; they will be recorded as missed by the next catch-up",
+                              len(batch))
+                for due in batch:
+                    self._finish_due(due)
+            with self._idle:
+                self._idle.notify_all()
+
+    def _claim_batch(self, batch: list[_Due]) -> None:
+        now = utcnow()
+        today = now.astimezone(self.zone).date()
+        jobs: dict[str, Any] = {}
+        job_ids = list({due.job_id for due in batch})
+        with self.engine.connect() as conn:
+            t = Job.__table__
+            for part in chunks(job_ids):
+                for row in conn.execute(select(t).where(t.c.id.in_(part))):
+                    jobs[row.id] = row
+        rows: list[dict[str, Any]] = []
+        plans: list[tuple[_Due, dict[str, Any], Target | None]] = []
+        expired: list[str] = []
+        for due in batch:
+            job = jobs.get(due.job_id)
+            if job is None or not job.is_active:
+                self._finish_due(due)
+                continue
+            if job.end_date is not None and job.end_date < today:
+                expired.append(job.id)
+                self._finish_due(due)
+                continue
+            target = target_of(job, self.settings.default_github_owner)
+            row = {"id": new_id(), "job_id": job.id, "trigger_type": TRIGGER_SCHEDULED,
+                   "scheduled_for": due.scheduled_for, "started_at": now, "execution_type": target.execution_type,
+                   "target": target.description, "runner_id": self.runner_id, "status": STATUS_RUNNING,
+                   "completed_at": None, "error_message": None}
+            lag = (now - due.scheduled_for).total_seconds()
+            reason = due.missed_reason or (
+                f"Missed: the scheduler reached this fire time {lag:.1f} s late, beyond the "
+                f"{self.grace:g} s grace period." if lag > self.grace else None)
+            if reason:
+                row.update(status=STATUS_MISSED, completed_at=now, error_message=reason)
+            rows.append(row)
+            plans.append((due, row, target))
+        claimed = insert_claims(self.engine, rows)
+        missed: list[str] = []
+        for due, row, target in plans:
+            if row["id"] not in claimed:
+                self._finish_due(due)
+            elif row["status"] == STATUS_MISSED:
+                missed.append(row["id"])
+                metrics.observe_execution(STATUS_MISSED, row["execution_type"], None)
+                self._finish_due(due)
+            else:
+                assert target is not None
+                self._start(Claim(row["id"], row["job_id"], TRIGGER_SCHEDULED, target, now, due.scheduled_for,
+                                  due.on_done))
+        if missed:
+            self._done.put(("missed", missed))
+        if expired:
+            self._pause_expired(expired)
+
+    def _finish_due(self, due: _Due) -> None:
+        if due.on_done is not None:
+            due.on_done()
+
+    def _pause_expired(self, job_ids: list[str]) -> None:
+        from src.services.end_date_maintenance import pause_expired_jobs
+
+        with self.app.app_context():
+            paused = pause_expired_jobs(utcnow(), job_ids=job_ids)
+        if paused and self.on_jobs_paused is not None:
+            self.on_jobs_paused(paused)
+
+    # ----- calling
+    def _start(self, claim: Claim) -> None:
+        with self._idle:
+            self._inflight += 1
+        try:
+            self._pool.submit(self._call, claim)
+        except RuntimeError:  # pool shut down: record the run as interrupted instead of losing it
+            self._done.put(_Finished(claim, CallResult(ok=False, error="Interrupted",
+                                                       message="Interrupted: the process was shutting down.")))
+
+    def _call(self, claim: Claim) -> None:
+        context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
+                              scheduled_for=claim.scheduled_for)
+        try:
+            result = call_target(claim.target, context, self.settings)
+        except Exception as exc:  # a bug, not the target's fault: still record it
+            log.exception("calling job %s failed unexpectedly", claim.job_id)
+            result = CallResult(ok=False, error="Internal error", message=f"Internal error: {exc}")
+        self._done.put(_Finished(claim, result))
+
+    # ----- recording
+    def _complete_loop(self) -> None:
+        while True:
+            first = self._done.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._done.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._done.put(None)
+                    break
+                batch.append(item)
+            finished = [item for item in batch if isinstance(item, _Finished)]
+            missed = [eid for item in batch if isinstance(item, tuple) for eid in item[1]]
+            try:
+                self._record(finished)
+            except Exception:
+                log.exception("recording %d finished runs failed", len(finished))
+            try:
+                self._notify(finished, missed)
+            except Exception:
+                log.exception("notifications for %d runs failed", len(finished) + len(missed))
+            for item in finished:
+                if item.claim.on_done is not None:
+                    item.claim.on_done()
+            with self._idle:
+                self._inflight -= len(finished)
+                self._idle.notify_all()
+
+    def _record(self, finished: list[_Finished]) -> None:
+        if not finished:
+            return
+        table = JobExecution.__table__
+        params = []
+        for item in finished:
+            result = item.result
+            duration = max((item.completed_at - item.claim.started_at).total_seconds(), result.duration_seconds)
+            params.append({"b_id": item.claim.execution_id,
+                           "b_status": STATUS_SUCCESS if result.ok else STATUS_FAILED,
+                           "b_completed_at": item.completed_at, "b_duration": round(duration, 6),
+                           "b_response_status": result.status_code,
+                           "b_error_message": None if result.ok else result.message,
+                           "b_output": result.output})
+            lag = None
+            if item.claim.scheduled_for is not None:
+                lag = (item.claim.started_at - item.claim.scheduled_for).total_seconds()
+            metrics.observe_execution(params[-1]["b_status"], item.claim.target.execution_type, lag)
+        statement = (update(table).where(table.c.id == bindparam("b_id"))
+                     .values(status=bindparam("b_status"), completed_at=bindparam("b_completed_at"),
+                             duration_seconds=bindparam("b_duration"),
+                             response_status=bindparam("b_response_status"),
+                             error_message=bindparam("b_error_message"), output=bindparam("b_output")))
+        with self.write_lock, self.engine.begin() as conn:
+            conn.execute(statement, params)
+
+    def _notify(self, finished: list[_Finished], missed: list[str]) -> None:
+        from src.utils import notifications
+
+        ids = [item.claim.execution_id for item in finished] + missed
+        if not ids:
+            return
+        with self.app.app_context():
+            executions = {e.id: e for part in chunks(ids)
+                          for e in db.session.scalars(select(JobExecution).where(JobExecution.id.in_(part)))}
+            job_ids = list({e.job_id for e in executions.values()})
+            jobs = {j.id: j for part in chunks(job_ids) for j in db.session.scalars(select(Job).where(Job.id.in_(part)))}
+            for execution in executions.values():
+                job = jobs.get(execution.job_id)
+                if job is None:
+                    continue
+                if execution.status == STATUS_SUCCESS:
+                    notifications.broadcast_job_success(job, execution)
+                elif execution.status == STATUS_FAILED:
+                    notifications.broadcast_job_failure(job, execution)
+                elif execution.status == STATUS_MISSED:
+                    notifications.broadcast_job_missed(job, execution)
+            with self.write_lock:
+                db.session.commit()
+            db.session.remove()
+
+
+class ClaimingExecutor(BaseExecutor):
+    """APScheduler executor that passes each run time on to the dispatcher (APScheduler's own `run_job` does not
+    tell the function which fire time it runs for, and checks the grace period itself)."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        super().__init__()
+        self.dispatcher = dispatcher
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        remaining = [len(run_times)]
+        guard = threading.Lock()
+
+        def one_done() -> None:
+            with guard:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                self._run_job_success(job.id, [])
+
+        for run_time in run_times:
+            self.dispatcher.submit_due(job.id, run_time, one_done)
+
+
+def get_dispatcher(app: Flask) -> Dispatcher:
+    """The dispatcher of `app` in this process, created on first use."""
+    with _dispatchers_lock:
+        dispatcher = app.extensions.get("cron_dispatcher")
+        if dispatcher is None or dispatcher._closed:
+            dispatcher = Dispatcher(app)
+            app.extensions["cron_dispatcher"] = dispatcher
+        return dispatcher
+
+
+_dispatchers_lock = threading.Lock()
