@@ -63,22 +63,27 @@ class ImportResult:
     created: list[Job] = field(default_factory=list)
     updated: list[Job] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    stored: bool = False
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+    def summarize(self) -> None:
+        """Record what the response reports while the objects still hold the file's values (before commit or
+        rollback expires them); new jobs have ids only once flushed."""
+        self.jobs = [{"id": job.id, "name": job.name, "is_active": job.is_active is not False}
+                     for job in self.created + self.updated]
 
     def to_dict(self) -> dict[str, Any]:
-        stored = not self.dry_run and not (self.atomic and self.errors)
-        jobs = [{"id": job.id if stored else None, "name": job.name, "is_active": job.is_active is not False}
-                for job in self.created]
-        jobs += [{"id": job.id, "name": job.name, "is_active": job.is_active} for job in self.updated]
-        return {"message": self._message(stored), "dry_run": self.dry_run,
-                "created_count": len(self.created) if stored or self.dry_run else 0,
-                "updated_count": len(self.updated) if stored or self.dry_run else 0,
-                "error_count": len(self.errors), "errors": self.errors, "jobs": jobs if stored or self.dry_run else []}
+        reported = self.stored or self.dry_run
+        return {"message": self._message(), "dry_run": self.dry_run,
+                "created_count": len(self.created) if reported else 0,
+                "updated_count": len(self.updated) if reported else 0,
+                "error_count": len(self.errors), "errors": self.errors, "jobs": self.jobs if reported else []}
 
-    def _message(self, stored: bool) -> str:
+    def _message(self) -> str:
         counts = f"{len(self.created)} created, {len(self.updated)} updated, {len(self.errors)} rows with errors"
         if self.dry_run:
             return f"Dry run, nothing stored: {counts}."
-        if not stored:
+        if not self.stored:
             return f"Nothing stored (atomic): {len(self.errors)} rows have errors; fix them and upload again."
         return f"Bulk upload finished: {counts}."
 
@@ -146,7 +151,7 @@ def _metadata(cells: dict[str, str], current: Job | None) -> dict[str, Any] | st
 
 def row_input(cells: dict[str, str], current: Job | None) -> dict[str, Any]:
     """A row as the JSON API would receive it; an empty optional cell clears that field."""
-    raw: dict[str, Any] = {"name": cells.get("name", "")}
+    raw: dict[str, Any] = {"name": cells["name"]} if cells.get("name") else {}
     for name in TEXT_FIELDS:
         if name in cells and (cells[name] or name not in ("cron_expression", "category")):
             raw[name] = cells[name] or None
@@ -180,19 +185,25 @@ def import_jobs(data: bytes, actor: User, *, dry_run: bool, atomic: bool,
     ctx = JobContext.load(current_app.config, default_github_owner)
     result = ImportResult(dry_run=dry_run, atomic=atomic)
     seen: dict[str, int] = {}
-    for number, cells in rows:
-        name = cells.get("name", "")
-        try:
-            if name.casefold() in seen:
-                raise ValidationError(f"Job '{name}' already appears in row {seen[name.casefold()]}.",
-                                      error="Duplicate job name")
-            seen[name.casefold()] = number
-            _import_row(cells, existing.get(name.casefold()), actor, ctx, result)
-        except ApiError as exc:
-            result.errors.append({"row": number, "job_name": name or None, "error": exc.error,
-                                  "message": exc.message})
+    with db.session.no_autoflush:  # one flush at the end, not one per notification query
+        for number, cells in rows:
+            _apply_row(number, cells, existing, seen, actor, ctx, result)
     _finish(result, actor)
     return result
+
+
+def _apply_row(number: int, cells: dict[str, str], existing: dict[str, Job], seen: dict[str, int], actor: User,
+               ctx: JobContext, result: ImportResult) -> None:
+    """One row, its failure recorded as a row error."""
+    name = cells.get("name", "")
+    try:
+        if name.casefold() in seen:
+            raise ValidationError(f"Job '{name}' already appears in row {seen[name.casefold()]}.",
+                                  error="Duplicate job name")
+        seen[name.casefold()] = number
+        _import_row(cells, existing.get(name.casefold()), actor, ctx, result)
+    except ApiError as exc:
+        result.errors.append({"row": number, "job_name": name or None, "error": exc.error, "message": exc.message})
 
 
 def _import_row(cells: dict[str, str], current: Job | None, actor: User, ctx: JobContext,
@@ -213,14 +224,18 @@ def _import_row(cells: dict[str, str], current: Job | None, actor: User, ctx: Jo
 
 def _finish(result: ImportResult, actor: User) -> None:
     if result.dry_run or (result.atomic and result.errors):
+        result.summarize()
         db.session.rollback()
         return
     db.session.add_all(result.created)
     db.session.flush()
-    for job in result.created:
-        notifications.broadcast_job_created(job, actor)
+    with db.session.no_autoflush:
+        for job in result.created:
+            notifications.broadcast_job_created(job, actor)
+    result.summarize()
     commit_or_duplicate("(one of the file's names)")
-    jobs_changed([job.id for job in result.created + result.updated])
+    result.stored = True
+    jobs_changed([job["id"] for job in result.jobs])
 
 
 def _guard(value: str) -> str:
