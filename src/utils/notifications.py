@@ -65,12 +65,17 @@ class Audience:
 
 
 def _never_in_the_way(func: F) -> F:
-    """A notification bug must not fail the caller's change; database errors still surface (the session is dead)."""
+    """A notification bug must not fail the caller's change; database errors still surface (the session is dead).
+
+    No autoflush: the rows are written by the caller's commit in one batch, so on SQLite the database write lock
+    is not taken (and held) from the first broadcast of a dispatch batch until its commit.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
-            func(*args, **kwargs)
+            with db.session.no_autoflush:
+                func(*args, **kwargs)
         except SQLAlchemyError:
             raise
         except Exception:
@@ -176,8 +181,8 @@ def _event_time(execution: JobExecution) -> datetime:
 
 def _locked_alert_state(job_id: str) -> JobAlertState:
     """The job's alert state row, locked until the caller commits (created if missing, race-free on all databases)."""
-    query = (select(JobAlertState).where(JobAlertState.job_id == job_id).with_for_update()
-             .execution_options(populate_existing=True))
+    # No populate_existing: a second event of the same job before the commit must see the first one's change.
+    query = select(JobAlertState).where(JobAlertState.job_id == job_id).with_for_update()
     state = db.session.scalar(query)
     if state is not None:
         return state
@@ -222,10 +227,9 @@ def record_failure(job_id: str, at: datetime) -> FailureDecision:
 
 def record_success(job_id: str) -> FailureDecision | None:
     """End a failing streak; returns the streak (for the recovery message) or None when the job was healthy."""
-    state = db.session.scalar(
-        select(JobAlertState).where(JobAlertState.job_id == job_id, JobAlertState.failing_since.is_not(None))
-        .with_for_update().execution_options(populate_existing=True))
-    if state is None:
+    # Filtered in Python: a failure earlier in this same transaction may not be flushed yet.
+    state = db.session.scalar(select(JobAlertState).where(JobAlertState.job_id == job_id).with_for_update())
+    if state is None or state.failing_since is None:
         return None
     ended = FailureDecision(alert=True, suppressed=state.suppressed_failures, streak=state.streak_failures,
                             failing_since=state.failing_since)

@@ -87,3 +87,18 @@ def test_interval_zero_alerts_on_every_failure(mctx: Flask, world: World) -> Non
     finally:
         mctx.config["NOTIFICATION_ALERT_INTERVAL_MINUTES"] = 60
     assert db.session.scalar(select(func.count()).select_from(NotificationDelivery)) == 5
+
+
+def test_a_batch_of_events_broadcast_before_one_commit_is_throttled_and_recovers(mctx: Flask, world: World) -> None:
+    job = make_job(world.id("alice"))
+    runs = [make_execution(job, status, NOW + timedelta(minutes=i))
+            for i, status in enumerate(["failed", "failed", "missed", "success"])]
+    db.session.commit()
+    for execution in runs:  # like the dispatcher: no flush between the broadcasts
+        {"failed": broadcast.broadcast_job_failure, "missed": broadcast.broadcast_job_missed,
+         "success": broadcast.broadcast_job_success}[execution.status](job, execution)
+    db.session.commit()
+    events = sorted(db.session.scalars(select(NotificationDelivery.event)))
+    assert events == ["job_failure", "job_recovered"]
+    assert "after 3 failed runs" in db.session.scalars(
+        select(Notification.message).where(Notification.title.like("%recovered"))).first()
