@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.routes import Blueprint
+from src.routes.schemas.health import HealthSchema
 from src.services.health import health_report
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="Service health")
@@ -11,6 +12,8 @@ blp = Blueprint("health", __name__, url_prefix="/api", description="Service heal
 
 @blp.route("/health")
 @blp.doc(security=[])
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="The database is unreachable")
 def health() -> tuple[dict[str, Any], int]:
     """API health status (no authentication)
 
