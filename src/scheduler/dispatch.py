@@ -122,6 +122,8 @@ class Dispatcher:
 
     def shutdown(self, timeout: float) -> None:
         """Let running calls finish up to `timeout`, record them, and mark what is still running as interrupted."""
+        if self._closed:
+            return
         self._closed = True
         self._due.put(None)
         self._claimer.join(timeout=5)

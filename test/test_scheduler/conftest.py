@@ -58,9 +58,9 @@ def make_job(name: str, cron: str = "* * * * *", **values: Any) -> Job:
 
 
 def executions_of(job_id: str) -> list[JobExecution]:
-    db.session.expire_all()
     return list(db.session.scalars(db.select(JobExecution).where(JobExecution.job_id == job_id)
-                                   .order_by(JobExecution.scheduled_for, JobExecution.started_at)))
+                                   .order_by(JobExecution.scheduled_for, JobExecution.started_at)
+                                   .execution_options(populate_existing=True)))
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
