@@ -66,6 +66,9 @@ def test_a_duplicate_username_or_email_is_409(client: FlaskClient, world: World,
     ({"username": "x" * 81}, "username"),
     ({"username": "evil\nname"}, "username"),
     ({"username": 5}, "username"),
+    ({"email": "x" * 110 + "@example.com"}, "email"),
+    ({"email": "e" * 100_000}, "email"),
+    ({"password": None}, "password"),
     ({"is_active": "yes"}, "is_active"),
     ({"is_active": 1}, "is_active"),
     ({"unknown": "field"}, "unknown"),
@@ -81,6 +84,15 @@ def test_invalid_registrations_are_400_and_change_nothing(client: FlaskClient, w
 def test_a_password_of_exactly_8_and_128_characters_is_accepted(client: FlaskClient, world: World) -> None:
     assert register(client, world, password="12345678").status_code == 201
     assert register(client, world, username="dave", email="dave@example.com", password="y" * 128).status_code == 201
+
+
+@pytest.mark.parametrize("kwargs", [{"data": "username=carol", "content_type": "application/x-www-form-urlencoded"},
+                                    {"data": "{oops", "content_type": "application/json"}, {"json": [NEW_USER]}])
+def test_a_registration_body_that_is_not_a_json_object_is_400(client: FlaskClient, world: World, app: Flask,
+                                                              kwargs: dict[str, Any]) -> None:
+    before = user_count(app)
+    assert_error(client.post("/api/auth/register", headers=world.headers("root"), **kwargs), 400)
+    assert user_count(app) == before
 
 
 def test_missing_fields_are_named(client: FlaskClient, world: World) -> None:
