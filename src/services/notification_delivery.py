@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from src.models import NotificationDelivery, db
 from src.models.base import utcnow
 from src.models.notification_delivery import DELIVERY_FAILED, DELIVERY_PENDING, DELIVERY_SENDING, DELIVERY_SENT
+from src.scheduler.db_access import write_lock
 from src.utils.channels import DeliveryError, channel_for
 
 log = logging.getLogger(__name__)
@@ -29,16 +30,17 @@ ERROR_LIMIT = 2000
 
 def _claim(delivery_id: str, now: datetime) -> bool:
     """Win the row for this worker, or learn that another worker has it (exactly one UPDATE can match)."""
-    result = db.session.execute(
-        update(NotificationDelivery)
-        .where(NotificationDelivery.id == delivery_id,
-               NotificationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
-               NotificationDelivery.next_attempt_at <= now)
-        .values(status=DELIVERY_SENDING, attempts=NotificationDelivery.attempts + 1,
-                next_attempt_at=now + SENDING_TIMEOUT)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    with write_lock(db.engine):  # on SQLite, queue behind this process's scheduler writes instead of busy-waiting
+        result = db.session.execute(
+            update(NotificationDelivery)
+            .where(NotificationDelivery.id == delivery_id,
+                   NotificationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
+                   NotificationDelivery.next_attempt_at <= now)
+            .values(status=DELIVERY_SENDING, attempts=NotificationDelivery.attempts + 1,
+                    next_attempt_at=now + SENDING_TIMEOUT)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -74,7 +76,8 @@ def _deliver(delivery_id: str, now: datetime) -> str:
             log.info("delivery %s (%s) attempt %d failed, retrying at %s: %s", delivery_id, channel_name,
                      delivery.attempts, delivery.next_attempt_at.isoformat(), error)
     status = delivery.status
-    db.session.commit()
+    with write_lock(db.engine):
+        db.session.commit()
     return status
 
 
