@@ -9,7 +9,13 @@ from flask_limiter.util import get_remote_address
 
 from src.extensions import limiter
 from src.routes import Blueprint
-from src.routes.schemas.auth import AccessTokenSchema, LoginResponseSchema, LoginSchema, MessageSchema, UserResponseSchema
+from src.routes.schemas.auth import (
+    AccessTokenSchema,
+    LoginResponseSchema,
+    LoginSchema,
+    MessageSchema,
+    UserResponseSchema,
+)
 from src.services import auth as auth_service
 from src.utils.auth import role_required
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -61,7 +61,7 @@ def refresh(user: User, refresh_payload: dict[str, Any]) -> dict[str, str]:
 
 def _expiry(payload: dict[str, Any], ttl: timedelta) -> datetime:
     if "exp" in payload:
-        return datetime.fromtimestamp(payload["exp"], tz=timezone.utc)
+        return datetime.fromtimestamp(payload["exp"], tz=UTC)
     return utcnow() + ttl
 
 

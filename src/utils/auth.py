@@ -36,7 +36,8 @@ def register_jwt_handlers(jwt: JWTManager) -> None:
 
     @jwt.unauthorized_loader
     def missing_token(reason: str) -> ResponseReturnValue:
-        return error_response(401, "Authorization required", "Send an access token in the Authorization: Bearer header.")
+        return error_response(401, "Authorization required",
+                              "Send an access token in the Authorization: Bearer header.")
 
     @jwt.invalid_token_loader
     def invalid_token(reason: str) -> ResponseReturnValue:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from src.app import create_app  # noqa: E402
-from src.models import User, db  # noqa: E402
-from src.utils.db_migrations import upgrade_database  # noqa: E402
+from src.app import create_app
+from src.models import User, db
+from src.utils.db_migrations import upgrade_database
 
 PASSWORD = "benchmark-password"
 

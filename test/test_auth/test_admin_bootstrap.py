@@ -60,7 +60,7 @@ def run_cli(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedPro
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "FLASK_"))}
     env["DATABASE_URL"] = db_url
     return subprocess.run([sys.executable, "create_admin.py", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def stored(db_url: str, username: str) -> dict[str, Any] | None:
@@ -140,7 +140,7 @@ def test_create_admin_reports_a_configuration_error(db_url: str) -> None:
     env_args = ("--username", "ops", "--email", "ops@example.com", "--password", "long-enough-pw")
     result = subprocess.run([sys.executable, "create_admin.py", *env_args], cwd=ROOT, capture_output=True, text=True,
                             env={**os.environ, "DATABASE_URL": db_url, "FLASK_ENV": "production",
-                                 "SECRET_KEY": "", "JWT_SECRET_KEY": ""}, timeout=60)
+                                 "SECRET_KEY": "", "JWT_SECRET_KEY": ""}, timeout=60, check=False)
     assert result.returncode == 2
     assert "configuration error: SECRET_KEY" in result.stderr
 

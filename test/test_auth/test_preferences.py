@@ -93,7 +93,8 @@ def test_ui_preferences_put_merges_columns(client: FlaskClient, world: World) ->
     response = client.put(target, json={"jobs_table_columns": {"pic_team": False}}, headers=world.headers("alice"))
     expected = {**COLUMN_DEFAULTS, "target_url": True, "pic_team": False}
     assert response.get_json() == {"message": "Preferences updated", "preferences": {"jobs_table_columns": expected}}
-    assert client.get(target, headers=world.headers("alice")).get_json()["preferences"]["jobs_table_columns"] == expected
+    stored = client.get(target, headers=world.headers("alice")).get_json()
+    assert stored["preferences"]["jobs_table_columns"] == expected
 
 
 @pytest.mark.parametrize("body", [
