@@ -13,6 +13,7 @@ from src.routes.schemas.auth import (
     UiPreferencesSchema,
     UserCreateSchema,
     UserDeletedSchema,
+    UserListQuerySchema,
     UserListSchema,
     UserMessageSchema,
     UserResponseSchema,
@@ -43,13 +44,13 @@ def register(data: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/users")
 @role_required("admin")
+@blp.arguments(UserListQuerySchema, location="query")
 @blp.response(200, UserListSchema)
 @blp.alt_response(401, **UNAUTHORIZED)
 @blp.alt_response(403, **FORBIDDEN)
-def list_users() -> dict[str, Any]:
-    """List all users (admin)"""
-    found = users.list_users()
-    return {"count": len(found), "users": found}
+def list_users(query: dict[str, int]) -> dict[str, Any]:
+    """List all users (admin; `page` and `limit` page on the server)"""
+    return users.list_users(query.get("page"), query.get("limit"))
 
 
 @blp.route("/users/<user_id>")

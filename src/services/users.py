@@ -5,6 +5,7 @@ the last active admin) hold whichever way an account is changed.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -77,8 +78,16 @@ def find_by_username(username: str) -> User | None:
     return db.session.scalars(select(User).where(func.lower(User.username) == username.strip().lower())).first()
 
 
-def list_users() -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.created_at, User.username)))
+def list_users(page: int | None = None, limit: int | None = None) -> dict[str, Any]:
+    """`{count, users}`, oldest first; with `page` and `limit` one page plus `total, page, limit, total_pages`."""
+    statement = select(User).order_by(User.created_at, User.username, User.id)
+    envelope: dict[str, Any] = {}
+    if page is not None and limit is not None:
+        total = db.session.scalar(select(func.count()).select_from(User)) or 0
+        statement = statement.limit(limit).offset((page - 1) * limit)
+        envelope = {"total": total, "page": page, "limit": limit, "total_pages": math.ceil(total / limit)}
+    found = list(db.session.scalars(statement))
+    return {"count": len(found), "users": found, **envelope}
 
 
 def ensure_self_or_admin(actor: User, user_id: str, action: str) -> None:

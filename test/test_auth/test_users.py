@@ -222,3 +222,15 @@ def test_the_user_list_has_everyone(client: FlaskClient, world: World) -> None:
     body = client.get("/api/auth/users", headers=world.headers("root")).get_json()
     assert body["count"] == 4
     assert {user["username"] for user in body["users"]} == {"root", "alice", "bob", "victor"}
+
+
+def test_the_user_list_pages_on_the_server_when_asked(client: FlaskClient, world: World) -> None:
+    body = client.get("/api/auth/users?page=2&limit=3", headers=world.headers("root")).get_json()
+    assert (body["count"], body["total"], body["page"], body["limit"], body["total_pages"]) == (1, 4, 2, 3, 2)
+    assert [user["username"] for user in body["users"]] == ["victor"]
+    assert client.get("/api/auth/users?per_page=2", headers=world.headers("root")).get_json()["count"] == 2
+
+
+@pytest.mark.parametrize("query", ["page=0", "limit=201", "per_page=abc", "page=-1&limit=5"])
+def test_bad_paging_parameters_are_400(client: FlaskClient, world: World, query: str) -> None:
+    assert_error(client.get(f"/api/auth/users?{query}", headers=world.headers("root")), 400)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from src.models.notification_preferences import PREFERENCE_DEFAULTS
 from src.models.ui_preferences import JOBS_TABLE_COLUMN_DEFAULTS
@@ -16,6 +16,8 @@ from src.services.users import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, USERNAME_M
 
 REQUIRED = "Missing data for required field."
 LOGIN_MAX_LENGTH = max(EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH)
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 20
 
 
 class StrictBoolean(fields.Boolean):
@@ -73,6 +75,21 @@ class UserUpdateSchema(NonEmptySchema):
     is_active = StrictBoolean(metadata={"description": "Admins only"})
 
 
+class UserListQuerySchema(Schema):
+    """The contract's paging: `page` and `limit` (alias `per_page`, at most 200); neither means everything."""
+
+    page = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
+    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    per_page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+    @post_load
+    def page_size(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        limit = data.pop("per_page", None) or data.get("limit")
+        if "page" in data or limit is not None:
+            return {"page": data.get("page", 1), "limit": limit or DEFAULT_PAGE_SIZE}
+        return {}
+
+
 class UnwrapPreferencesSchema(NonEmptySchema):
     """Accepts the flat object or the `{"preferences": {...}}` envelope a GET returned."""
 
@@ -116,6 +133,10 @@ class UserMessageSchema(UserResponseSchema):
 class UserListSchema(Schema):
     count = fields.Integer()
     users = fields.List(fields.Nested(UserSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    limit = fields.Integer()
+    total_pages = fields.Integer()
 
 
 class DeletedUserSchema(Schema):
