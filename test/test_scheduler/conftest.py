@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from src.app import create_app
 from src.models import Job, JobExecution, User, db
@@ -58,9 +60,16 @@ def make_job(name: str, cron: str = "* * * * *", **values: Any) -> Job:
 
 
 def executions_of(job_id: str) -> list[JobExecution]:
-    return list(db.session.scalars(db.select(JobExecution).where(JobExecution.job_id == job_id)
-                                   .order_by(JobExecution.scheduled_for, JobExecution.started_at)
-                                   .execution_options(populate_existing=True)))
+    """Read through a new session: the test's own session may hold an old snapshot (MariaDB repeatable read)."""
+    with Session(db.engine, expire_on_commit=False) as session:
+        return list(session.scalars(select(JobExecution).where(JobExecution.job_id == job_id)
+                                    .order_by(JobExecution.scheduled_for, JobExecution.started_at)))
+
+
+def fresh(model: type[Any], key: str) -> Any:
+    """A row as committed now (see executions_of)."""
+    with Session(db.engine, expire_on_commit=False) as session:
+        return session.get(model, key)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 from flask import Flask
 
-from src.models import Job, db
+from src.models import Job
 from src.models.base import utcnow
 from src.scheduler.dispatch import get_dispatcher
-from test.test_scheduler.conftest import executions_of, make_job
+from test.test_scheduler.conftest import executions_of, fresh, make_job
 from test.test_scheduler.receiver import Receiver
 
 
@@ -100,8 +100,7 @@ def test_a_job_past_its_end_date_is_paused_at_execution_time(fast_app: Flask, re
         dispatcher = get_dispatcher(fast_app)
         dispatcher.submit_due(job.id, utcnow())
         assert dispatcher.wait_idle(10)
-        db.session.expire_all()
-        assert db.session.get(Job, job.id).is_active is False  # type: ignore[union-attr]
+        assert fresh(Job, job.id).is_active is False
         assert executions_of(job.id) == []
     assert receiver.received() == []
 

@@ -14,7 +14,7 @@ from src.models.base import utcnow
 from src.scheduler import scheduler_status
 from src.scheduler.engine import SchedulerEngine, start_engine, stop_engine
 from src.services.job_schedule import jobs_changed
-from test.test_scheduler.conftest import executions_of, make_job, wait_until
+from test.test_scheduler.conftest import executions_of, fresh, make_job, wait_until
 from test.test_scheduler.receiver import Receiver
 
 
@@ -36,7 +36,7 @@ def test_the_engine_leads_and_health_shows_the_lease(leading: SchedulerEngine) -
     status = scheduler_status()
     assert status["scheduler_leader"] is True and status["scheduler_running"] is True
     assert datetime.fromisoformat(status["lease_expires_at"]) > utcnow()
-    lease = db.session.get(SchedulerLease, "scheduler")
+    lease = fresh(SchedulerLease, "scheduler")
     assert lease is not None and lease.holder_id == leading.runner_id
 
 
@@ -125,8 +125,7 @@ def test_stopping_hands_the_lease_over_at_once(fast_app: Flask) -> None:
         engine = start_engine(fast_app)
         assert wait_until(lambda: engine.is_leader, timeout=10)
         stop_engine(fast_app, timeout=1)
-        db.session.expire_all()
-        lease = db.session.get(SchedulerLease, "scheduler")
+        lease = fresh(SchedulerLease, "scheduler")
         assert lease is not None and lease.expires_at <= utcnow()
         assert scheduler_status()["scheduler_leader"] is False
 
