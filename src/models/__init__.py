@@ -24,7 +24,6 @@ from src.models.slack_settings import SlackSettings  # noqa: E402
 from src.models.revoked_token import RevokedToken  # noqa: E402
 from src.models.scheduler_lease import SchedulerLease, apscheduler_jobs  # noqa: E402
 from src.models.notification_delivery import NotificationDelivery  # noqa: E402
-from src.models.job_alert_state import JobAlertState  # noqa: E402
 
 __all__ = [
     "db",
@@ -41,5 +40,4 @@ __all__ = [
     "SchedulerLease",
     "apscheduler_jobs",
     "NotificationDelivery",
-    "JobAlertState",
 ]

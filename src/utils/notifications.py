@@ -4,7 +4,7 @@ Each `broadcast_*` adds rows to the current session and never commits or sends: 
 change, and a worker delivers email/Slack from the outbox, so a slow SMTP server never delays the caller.
 Who receives what is decided here (README, "Notifications"): the job's owner and the active admins, email by
 job settings and the owner's preferences, Slack for failures, missed runs and auto-pauses; repeated failures
-are throttled through `JobAlertState`.
+are throttled by their execution history (`src.services.alert_streaks`).
 """
 from __future__ import annotations
 
@@ -12,21 +12,19 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from src.models import (Job, JobAlertState, JobExecution, Notification, NotificationDelivery, PicTeam, User,
+from src.models import (Job, JobExecution, Notification, NotificationDelivery, PicTeam, User,
                         UserNotificationPreferences, db)
 from src.models.base import utcnow
 from src.models.notification_preferences import PREFERENCE_DEFAULTS
+from src.services.alert_streaks import Streak, ended_streak, problem_streak
 from src.utils.channels import JobAlert, format_time
 from src.utils.email import render_alert_email
 from src.utils.slack import current_slack_settings, render_alert_blocks, slack_mention
@@ -174,78 +172,15 @@ def _actor_name(actor: User | None) -> str:
 
 
 def _event_time(execution: JobExecution) -> datetime:
-    return execution.completed_at or execution.started_at or utcnow()
+    return execution.started_at or utcnow()
 
 
-# --- alert throttling -------------------------------------------------------------------------------------------
-
-def _locked_alert_state(job_id: str) -> JobAlertState:
-    """The job's alert state row, locked until the caller commits (created if missing, race-free on all databases)."""
-    # No populate_existing: a second event of the same job before the commit must see the first one's change.
-    query = select(JobAlertState).where(JobAlertState.job_id == job_id).with_for_update()
-    state = db.session.scalar(query)
-    if state is not None:
-        return state
-    dialect = db.session.get_bind().dialect.name
-    values = {"job_id": job_id, "streak_failures": 0, "suppressed_failures": 0, "updated_at": utcnow()}
-    table = JobAlertState.__table__
-    if dialect == "postgresql":
-        statement: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        statement = mysql_insert(table).values(**values).prefix_with("IGNORE")
-    db.session.execute(statement)
-    return db.session.scalars(query).one()
-
-
-@dataclass
-class FailureDecision:
-    alert: bool
-    suppressed: int
-    streak: int
-    failing_since: datetime
-
-
-def record_failure(job_id: str, at: datetime) -> FailureDecision:
-    """Alert on the first failure of a streak, then at most once per NOTIFICATION_ALERT_INTERVAL_MINUTES."""
-    interval = timedelta(minutes=current_app.config["NOTIFICATION_ALERT_INTERVAL_MINUTES"])
-    state = _locked_alert_state(job_id)
-    state.streak_failures += 1
-    if state.failing_since is None:
-        state.failing_since = at
-    due = state.last_alert_at is None or at - state.last_alert_at >= interval
-    decision = FailureDecision(alert=due, suppressed=state.suppressed_failures, streak=state.streak_failures,
-                               failing_since=state.failing_since)
-    if due:
-        state.last_alert_at = at
-        state.suppressed_failures = 0
-    else:
-        state.suppressed_failures += 1
-    return decision
-
-
-def record_success(job_id: str) -> FailureDecision | None:
-    """End a failing streak; returns the streak (for the recovery message) or None when the job was healthy."""
-    # Filtered in Python: a failure earlier in this same transaction may not be flushed yet.
-    state = db.session.scalar(select(JobAlertState).where(JobAlertState.job_id == job_id).with_for_update())
-    if state is None or state.failing_since is None:
-        return None
-    ended = FailureDecision(alert=True, suppressed=state.suppressed_failures, streak=state.streak_failures,
-                            failing_since=state.failing_since)
-    state.failing_since = None
-    state.streak_failures = 0
-    state.suppressed_failures = 0
-    state.last_alert_at = None
-    return ended
-
-
-def _repeat_note(decision: FailureDecision) -> str:
-    if decision.suppressed:
-        return (f" It failed {decision.suppressed} more time{'s' if decision.suppressed != 1 else ''} since the "
-                f"last alert ({decision.streak} in a row).")
-    if decision.streak > 1:
-        return f" ({decision.streak} failures in a row.)"
+def _repeat_note(streak: Streak) -> str:
+    if streak.held_back:
+        return (f" It failed {streak.held_back} more time{'s' if streak.held_back != 1 else ''} since the "
+                f"last alert ({streak.count} in a row).")
+    if streak.count > 1:
+        return f" ({streak.count} failures in a row.)"
     return ""
 
 
@@ -304,7 +239,7 @@ def broadcast_job_disabled(job: Job, actor: User | None, reason: str) -> None:
 def broadcast_job_success(job: Job, execution: JobExecution) -> None:
     """An execution succeeded: a recovery message after a failing streak, otherwise only for those who opted in."""
     audience = audience_for(job.created_by)
-    streak = record_success(job.id)
+    streak = ended_streak(job.id, _event_time(execution))
     success_people = [audience.owner] if audience.owner and (
         job.notify_on_success or audience.owner.prefs["email_on_job_success"]) else []
     success_emails = (_job_emails(job) if job.notify_on_success else []) + audience.owner_wants("email_on_job_success")
@@ -314,10 +249,10 @@ def broadcast_job_success(job: Job, execution: JobExecution) -> None:
         _add_in_app(success_people, alert, job.id)
         _add_emails(success_emails, alert)
         return
-    failures = streak.streak
+    failures = streak.count
     alert = _job_alert(job, "job_recovered", "success", f"Job '{job.name}' recovered",
                        f"Job '{job.name}' succeeded again after {failures} failed run{'s' if failures != 1 else ''} "
-                       f"(failing since {format_time(streak.failing_since)}).",
+                       f"(failing since {format_time(streak.since)}).",
                        execution)
     people = {p.id: p for p in audience.watchers() + success_people}
     _add_in_app(people.values(), alert, job.id)
@@ -326,11 +261,11 @@ def broadcast_job_success(job: Job, execution: JobExecution) -> None:
 
 
 def _problem(job: Job, execution: JobExecution, event: str, level: str, title: str, message: str) -> None:
-    decision = record_failure(job.id, _event_time(execution))
-    if not decision.alert:
+    streak = problem_streak(job.id, _event_time(execution))
+    if not streak.alert:
         return
     audience = audience_for(job.created_by)
-    alert = _job_alert(job, event, level, title, message + _repeat_note(decision), execution)
+    alert = _job_alert(job, event, level, title, message + _repeat_note(streak), execution)
     _add_in_app(audience.watchers(), alert, job.id)
     _add_emails(_job_emails(job) + audience.owner_wants("email_on_job_failure"), alert)
     _add_slack(job, alert)

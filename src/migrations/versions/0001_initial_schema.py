@@ -198,16 +198,6 @@ def upgrade():
     with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_notification_deliveries_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
 
-    op.create_table('job_alert_states',
-    sa.Column('job_id', sa.String(length=36), nullable=False),
-    sa.Column('failing_since', src.models.base.UTCDateTime(), nullable=True),
-    sa.Column('streak_failures', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('suppressed_failures', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('last_alert_at', src.models.base.UTCDateTime(), nullable=True),
-    sa.Column('updated_at', src.models.base.UTCDateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_job_alert_states_job_id_jobs'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('job_id', name=op.f('pk_job_alert_states'))
-    )
     op.create_table('notifications',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('user_id', sa.String(length=36), nullable=False),
@@ -238,7 +228,6 @@ def downgrade():
         batch_op.drop_index('ix_notifications_user_id_created_at')
 
     op.drop_table('notifications')
-    op.drop_table('job_alert_states')
     with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_deliveries_status_next_attempt_at')
 
