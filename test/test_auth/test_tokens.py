@@ -5,10 +5,11 @@ import base64
 import json
 from datetime import timedelta
 
+import jwt as pyjwt
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_jwt_extended import create_access_token, decode_token
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from sqlalchemy import select
 
 from src.models import RevokedToken, User, db
@@ -126,12 +127,16 @@ def _alg_none(token: str) -> str:
     return ".".join((_b64({"alg": "none", "typ": "JWT"}), payload, ""))
 
 
-def _wrong_key(app: Flask, user_id: str) -> str:
-    import jwt as pyjwt
+def _tampered_signature(token: str) -> str:
+    header, payload, signature = token.split(".")
+    flipped = ("B" if signature[0] == "A" else "A") + signature[1:]
+    return ".".join((header, payload, flipped))
 
+
+def _resigned(app: Flask, user_id: str, key: str | None, algorithm: str) -> str:
     with app.app_context():
         claims = decode_token(create_access_token(identity=user_id))
-    return pyjwt.encode(claims, "some-other-key-that-is-long-enough-0123456789", algorithm="HS256")
+        return pyjwt.encode(claims, key or app.config["JWT_SECRET_KEY"], algorithm=algorithm)
 
 
 def _expired(app: Flask, user_id: str) -> str:
@@ -139,8 +144,11 @@ def _expired(app: Flask, user_id: str) -> str:
         return create_access_token(identity=user_id, expires_delta=timedelta(seconds=-10))
 
 
+@pytest.mark.filterwarnings("ignore:The HMAC key")
 @pytest.mark.parametrize("kind, title", [
     ("tampered payload", "Invalid token"),
+    ("tampered signature", "Invalid token"),
+    ("HS512 with the right key", "Invalid token"),
     ("alg none", "Invalid token"),
     ("signed with another key", "Invalid token"),
     ("expired", "Token expired"),
@@ -155,7 +163,10 @@ def test_a_bad_access_token_is_401(client: FlaskClient, world: World, app: Flask
     token = {
         "tampered payload": lambda: _tampered(access),
         "alg none": lambda: _alg_none(access),
-        "signed with another key": lambda: _wrong_key(app, world.id("alice")),
+        "tampered signature": lambda: _tampered_signature(access),
+        "HS512 with the right key": lambda: _resigned(app, world.id("alice"), None, "HS512"),
+        "signed with another key": lambda: _resigned(app, world.id("alice"),
+                                                     "some-other-key-that-is-long-enough-0123456789", "HS256"),
         "expired": lambda: _expired(app, world.id("alice")),
         "refresh token as access token": lambda: world.tokens["alice"]["refresh_token"],
         "garbage": lambda: "not.a.jwt",
@@ -166,6 +177,14 @@ def test_a_bad_access_token_is_401(client: FlaskClient, world: World, app: Flask
                      client.post("/api/auth/logout", headers=bearer(token)) if kind != "refresh token as access token"
                      else client.get(f"/api/auth/users/{world.id('alice')}", headers=bearer(token))):
         assert_error(response, 401, title)
+
+
+def test_an_expired_or_tampered_refresh_token_is_401(client: FlaskClient, world: World, app: Flask) -> None:
+    with app.app_context():
+        expired = create_refresh_token(identity=world.id("alice"), expires_delta=timedelta(seconds=-10))
+    assert_error(client.post("/api/auth/refresh", headers=bearer(expired)), 401, "Token expired")
+    tampered = _tampered_signature(world.tokens["alice"]["refresh_token"])
+    assert_error(client.post("/api/auth/refresh", headers=bearer(tampered)), 401, "Invalid token")
 
 
 def test_an_access_token_is_not_a_refresh_token(client: FlaskClient, world: World) -> None:
