@@ -20,6 +20,7 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/notifications", desc
 @role_required()
 @blp.arguments(NotificationListQuerySchema, location="query")
 @blp.response(200, NotificationListSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
 def list_notifications(args: dict[str, Any]) -> dict[str, Any]:
     """List your notifications, newest first (paged: default 20, max 100; unread_only, from, to)"""
     return notifications.list_notifications(current_user.id, args["page"], args["per_page"], args["unread_only"],
@@ -29,6 +30,7 @@ def list_notifications(args: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/unread-count", methods=["GET"])
 @role_required()
 @blp.response(200, UnreadCountSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
 def unread_count() -> dict[str, Any]:
     """Count your unread notifications"""
     return {"unread_count": notifications.unread_count(current_user.id)}
@@ -37,6 +39,7 @@ def unread_count() -> dict[str, Any]:
 @blp.route("/<string:notification_id>/read", methods=["PUT"])
 @role_required()
 @blp.response(200, NotificationResponseSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
 @blp.alt_response(404, schema=ErrorSchema)
 def mark_read(notification_id: str) -> dict[str, Any]:
     """Mark one of your notifications as read"""
@@ -47,6 +50,7 @@ def mark_read(notification_id: str) -> dict[str, Any]:
 @blp.route("/read-all", methods=["PUT"])
 @role_required()
 @blp.response(200, CountMessageSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
 def mark_all_read() -> dict[str, Any]:
     """Mark all your notifications as read"""
     count = notifications.mark_all_read(current_user.id)
@@ -56,6 +60,7 @@ def mark_all_read() -> dict[str, Any]:
 @blp.route("/delete-read", methods=["DELETE"])
 @role_required()
 @blp.response(200, CountMessageSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
 def delete_read() -> dict[str, Any]:
     """Delete all your read notifications"""
     count = notifications.delete_read(current_user.id)
@@ -65,6 +70,7 @@ def delete_read() -> dict[str, Any]:
 @blp.route("/<string:notification_id>", methods=["DELETE"])
 @role_required()
 @blp.response(200, NotificationDeletedSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
 @blp.alt_response(404, schema=ErrorSchema)
 def delete_notification(notification_id: str) -> dict[str, Any]:
     """Delete one of your notifications"""

@@ -18,6 +18,8 @@ blp = Blueprint("settings", __name__, url_prefix="/api/settings", description="G
 @blp.route("/slack", methods=["GET"])
 @role_required("admin")
 @blp.response(200, SlackSettingsResponseSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
+@blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
 def get_slack() -> dict[str, Any]:
     """Get the Slack settings (admin; the webhook URL is masked)"""
     return {"slack_settings": slack_settings.get_settings().to_dict()}
@@ -27,6 +29,8 @@ def get_slack() -> dict[str, Any]:
 @role_required("admin")
 @blp.arguments(SlackSettingsInSchema)
 @blp.response(200, SlackSettingsResponseSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
+@blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
 @blp.alt_response(400, schema=ErrorSchema)
 def put_slack(body: dict[str, Any]) -> dict[str, Any]:
     """Update the Slack settings (admin); without webhook_url the stored URL is kept, null clears it"""
@@ -38,6 +42,8 @@ def put_slack(body: dict[str, Any]) -> dict[str, Any]:
 @role_required("admin")
 @blp.arguments(SlackTestInSchema, required=False)
 @blp.response(200, SlackTestResultSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
+@blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
 @blp.alt_response(400, schema=ErrorSchema)
 def test_slack(body: dict[str, Any]) -> dict[str, Any]:
     """Send a test message to Slack now (admin); `ok` says whether Slack accepted it"""

@@ -158,3 +158,9 @@ def test_delete_read_removes_only_my_read_ones(client: FlaskClient, app: Flask, 
 def test_wrong_methods_are_405(client: FlaskClient, world: World) -> None:
     assert client.post("/api/notifications", headers=world.headers("alice")).status_code == 405
     assert client.get("/api/notifications/read-all", headers=world.headers("alice")).status_code == 405
+
+
+def test_an_unencoded_plus_in_the_offset_is_understood(client: FlaskClient, app: Flask, world: World) -> None:
+    add_notes(app, world, "alice", 4)
+    body = client.get("/api/notifications?from=2026-11-20T22:00:00+09:00", headers=world.headers("alice")).get_json()
+    assert sorted(n["title"] for n in body["notifications"]) == ["alice #1", "alice #2", "alice #3"]

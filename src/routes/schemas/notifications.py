@@ -1,10 +1,15 @@
 """Request and response bodies of /api/notifications and /api/settings/slack."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
+
+
+# An unencoded "+01:00" offset in a query string arrives as " 01:00".
+PLUS_AS_SPACE = re.compile(r"([T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
 
 
 class Instant(fields.Field):
@@ -17,6 +22,7 @@ class Instant(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str) or len(value) > 64:
             raise ValidationError("Not an ISO 8601 date or time.")
+        value = PLUS_AS_SPACE.sub(r"\1+\2", value)
         try:
             if len(value.strip()) == 10:
                 day = date.fromisoformat(value.strip())
