@@ -7,6 +7,7 @@ transient errors are retried with exponential backoff up to NOTIFICATION_MAX_ATT
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -140,4 +141,5 @@ def start_delivery_worker(app: Flask) -> DeliveryWorker:
         if _worker is None:
             _worker = DeliveryWorker(app)
             _worker.start()
+            atexit.register(_worker.stop, 15.0)  # finish the send in progress rather than leave it "sending"
         return _worker

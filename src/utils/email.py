@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message
 
 from src.utils.channels import Channel, DeliveryError, JobAlert, format_duration, format_time
 
@@ -61,6 +61,8 @@ class EmailChannel(Channel):
         try:
             with _TimedConnection(state, self.timeout_seconds) as connection:
                 connection.send(message)
+        except BadHeaderError:
+            raise DeliveryError("the subject or an address contains a line break", permanent=True) from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"recipient refused: {exc.recipients}", permanent=True) from None
         except smtplib.SMTPResponseException as exc:
@@ -101,7 +103,8 @@ def render_alert_email(alert: JobAlert) -> tuple[str, dict[str, str]]:
     link = f'<p><a href="{escape(alert.link)}">Open the job</a></p>' if alert.job_id else ""
     html = (f"<html><body><h2>{escape(alert.title)}</h2><p>{escape(alert.message)}</p>"
             f"<table>{rows}</table>{link}</body></html>")
-    return f"{SUBJECT_PREFIX} {alert.title}", {"text": "\n".join(text_lines) + "\n", "html": html}
+    subject = " ".join(f"{SUBJECT_PREFIX} {alert.title}".split())  # a line break in a job name must not end the header
+    return subject, {"text": "\n".join(text_lines) + "\n", "html": html}
 
 
 def render_summary_email(title: str, lines: list[str]) -> tuple[str, dict[str, str]]:

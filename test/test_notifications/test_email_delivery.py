@@ -103,3 +103,13 @@ def test_a_refused_recipient_fails_at_once_without_retries(mctx: Flask, world: W
     rows = {r.recipient: r for r in db.session.scalars(select(NotificationDelivery))}
     assert rows["alice@example.com"].status == "sent"
     assert (rows["bounce@example.com"].status, rows["bounce@example.com"].attempts) == ("failed", 1)
+
+
+def test_a_line_break_in_a_job_name_cannot_inject_mail_headers(mctx: Flask, world: World, smtp: SmtpServer) -> None:
+    job = make_job(world.id("alice"), name="evil\r\nBcc: victim@example.com")
+    broadcast.broadcast_job_failure(job, make_execution(job, "failed"))
+    db.session.commit()
+    assert process_due_deliveries()["sent"] == 1
+    [message] = smtp.inbox
+    assert message["Bcc"] is None and message["X-Envelope-To"] == "alice@example.com"
+    assert message["Subject"] == "[Cron Scheduler] Job 'evil Bcc: victim@example.com' failed"
