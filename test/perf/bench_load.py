@@ -1,0 +1,222 @@
+"""Load benchmark: gunicorn (production settings) with 10,000 jobs while the scheduler fires 1,000 jobs a minute.
+
+    .venv/bin/python test/perf/bench_load.py [--duration 30] [--connections 16] [--database-url URL]
+
+Seeds a scratch database (a temporary SQLite file unless --database-url names an empty scratch database) with
+10,000 jobs, 1,000 of them `* * * * *` calling a webhook receiver on loopback; starts gunicorn with
+src/gunicorn.conf.py; waits until the leader has scheduled every job; then drives wrk (Debian package `wrk`)
+against authenticated GET /api/jobs/{id} (random ids), GET /api/jobs?page=1&limit=50 and POST /api/auth/login,
+one after the other, and prints requests/s, p50/p99 and errors of each, plus the scheduler's calls and
+dispatch lag during the run. Targets: GET /api/jobs/{id} >= 500 requests/s with p99 < 50 ms, and no error.
+Traffic stays on 127.0.0.1; everything it starts is stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+PASSWORD = "bench-load-password-0123"
+TARGET_RPS, TARGET_P99_MS = 500.0, 50.0
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(env: dict[str, str], total: int, firing: int, receiver_url: str) -> list[str]:
+    """Schema, an admin and `total` jobs (`firing` of them every minute); returns the job ids."""
+    subprocess.run([PY, "-m", "src", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    os.environ.update(env)
+    from src.app import create_app
+    from src.models import Job, User, db
+
+    app = create_app()
+    with app.app_context():
+        admin = User(username="bench", email="bench@example.com", role="admin", is_active=True)
+        admin.set_password(PASSWORD)
+        db.session.add(admin)
+        db.session.flush()
+        ids = []
+        for start in range(0, total, 1000):
+            batch = [Job(name=f"bench-job-{index:05d}", cron_expression="* * * * *" if index < firing else "0 3 1 1 *",
+                         target_url=receiver_url, created_by=admin.id, job_metadata=json.dumps({"n": index}))
+                     for index in range(start, min(start + 1000, total))]
+            db.session.add_all(batch)
+            db.session.flush()
+            ids.extend(job.id for job in batch)
+        db.session.commit()
+        db.engine.dispose()
+    return ids
+
+
+def wrk(name: str, url: str, script: Path, duration: int, connections: int) -> Result:
+    run = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"wrk failed on {name}: {run.stdout}{run.stderr}")
+    out = run.stdout
+
+    def millis(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return Result(name, rps, millis("50%"), millis("99%"), total, errors)
+
+
+def lua(path: Path, body: str) -> Path:
+    path.write_text(body)
+    return path
+
+
+def scrape(base: str, token: str) -> dict[str, float]:
+    text = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10).text
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(("cron_executions_total", "cron_dispatch_lag_seconds_count", "cron_dispatch_lag_seconds_sum",
+                            "cron_dispatch_lag_seconds_bucket")):
+            key, value = line.rsplit(" ", 1)
+            values[key] = values.get(key, 0.0) + float(value)
+    return values
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--firing", type=int, default=1_000, help="jobs that fire every minute")
+    parser.add_argument("--duration", type=int, default=30, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", default=os.environ.get("GUNICORN_WORKERS", "2"))
+    parser.add_argument("--threads", default=os.environ.get("GUNICORN_THREADS", "8"))
+    parser.add_argument("--database-url", help="an empty scratch database (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        port_file = work / "receiver.port"
+        processes.append(subprocess.Popen([PY, str(ROOT / "test/e2e/receiver.py"), str(port_file)]))
+        while not port_file.exists() or not port_file.read_text():
+            time.sleep(0.05)
+        receiver = f"http://127.0.0.1:{port_file.read_text()}"
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        metrics_token = secrets.token_urlsafe(24)
+        env = {**os.environ, "FLASK_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+               "DATABASE_URL": args.database_url or f"sqlite:///{work / 'bench.db'}", "HOST": "127.0.0.1",
+               "PORT": str(port), "GUNICORN_WORKERS": args.workers,
+               "GUNICORN_THREADS": args.threads, "MAIL_ENABLED": "false",
+               "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true", "METRICS_TOKEN": metrics_token,
+               "PROMETHEUS_MULTIPROC_DIR": str(work / "prometheus"), "LOG_LEVEL": "warning"}
+        started = time.monotonic()
+        ids = seed(env, args.jobs, args.firing, f"{receiver}/hook")
+        print(f"seeded {len(ids)} jobs ({args.firing} every minute) in {time.monotonic() - started:.1f} s")
+
+        log = (work / "server.log").open("wb")
+        processes.append(subprocess.Popen([PY, "-m", "gunicorn", "--config", "src/gunicorn.conf.py"], cwd=ROOT,
+                                          env=env, stdout=log, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 180
+        scheduled = 0
+        while time.monotonic() < deadline:
+            try:
+                health = requests.get(f"{base}/api/health", timeout=5).json()
+                # Each request may land on either worker; only the leader reports its jobs.
+                scheduled = max(scheduled, health["scheduled_jobs_count"])
+                if scheduled >= args.jobs:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        print(f"gunicorn: {args.workers} workers x {args.threads} threads; leader scheduled {scheduled} jobs "
+              f"{time.monotonic() - started:.1f} s after start")
+
+        token = requests.post(f"{base}/api/auth/login", json={"username": "bench", "password": PASSWORD},
+                              timeout=10).json()["access_token"]
+        auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+        sample = random.Random(7).sample(ids, 2000)
+        by_id = lua(work / "by_id.lua", auth + "local ids = {" + ",".join(f'"{i}"' for i in sample) + "}\n"
+                    "request = function()\n  return wrk.format(nil, \"/api/jobs/\" .. ids[math.random(#ids)])\nend\n")
+        page = lua(work / "page.lua", auth)
+        login = lua(work / "login.lua", 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    f'wrk.body = \'{{"username": "bench", "password": "{PASSWORD}"}}\'\n')
+
+        calls_before = requests.get(f"{receiver}/count", timeout=5).json()["count"]
+        metrics_before = scrape(base, metrics_token)
+        run_started = time.monotonic()
+        results = [
+            wrk("GET /api/jobs/{id}", base, by_id, args.duration, args.connections),
+            wrk("GET /api/jobs?page=1&limit=50", f"{base}/api/jobs?page=1&limit=50", page, args.duration,
+                args.connections),
+            wrk("POST /api/auth/login", f"{base}/api/auth/login", login, args.duration, args.connections),
+        ]
+        minutes = (time.monotonic() - run_started) / 60
+        calls = requests.get(f"{receiver}/count", timeout=5).json()["count"] - calls_before
+        metrics_after = scrape(base, metrics_token)
+
+        print(f"\nload: wrk -t2 -c{args.connections}, {args.duration} s per endpoint, "
+              f"{len(ids)} jobs, {os.cpu_count()} CPUs")
+        print(f"{'endpoint':<32}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}")
+        for r in results:
+            print(f"{r.name:<32}{r.rps:>9.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.requests:>10}{r.errors:>8}")
+        lag_count = metrics_after.get("cron_dispatch_lag_seconds_count", 0) - metrics_before.get(
+            "cron_dispatch_lag_seconds_count", 0)
+        lag_sum = metrics_after.get("cron_dispatch_lag_seconds_sum", 0) - metrics_before.get(
+            "cron_dispatch_lag_seconds_sum", 0)
+        print(f"scheduler during the run: {calls} webhook calls received in {minutes:.1f} min "
+              f"({calls / minutes:.0f}/min), mean dispatch lag "
+              f"{(lag_sum / lag_count) if lag_count else float('nan'):.2f} s over {lag_count:.0f} scheduled runs")
+        by_id_result = results[0]
+        ok = by_id_result.rps >= TARGET_RPS and by_id_result.p99_ms < TARGET_P99_MS and not any(
+            r.errors for r in results)
+        print(f"target GET /api/jobs/{{id}} >= {TARGET_RPS:.0f} req/s, p99 < {TARGET_P99_MS:.0f} ms, no errors: "
+              f"{'met' if ok else 'NOT met'}")
+        return 0 if ok else 1
+    finally:
+        for process in reversed(processes):
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
