@@ -117,3 +117,22 @@ def test_a_preferences_body_that_is_not_json_is_400(client: FlaskClient, world: 
     response = client.put(url(world, "alice", kind), data="daily_digest=true", headers=world.headers("alice"),
                           content_type="text/plain")
     assert_error(response, 400)
+
+
+@pytest.mark.parametrize("kind, model", [("preferences", UserNotificationPreferences),
+                                         ("ui-preferences", UserUiPreferences)])
+def test_concurrent_first_reads_create_one_row(app: Flask, world: World, kind: str, model: type) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    barrier = Barrier(6)
+
+    def read(_index: int) -> int:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        return client.get(url(world, "alice", kind), headers=world.headers("alice")).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(read, range(6)))
+    assert statuses == [200] * 6
+    assert rows(app, model) == 1
