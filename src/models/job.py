@@ -22,8 +22,9 @@ class Job(db.Model):
         Index("ix_jobs_created_at", "created_at"),
         Index("ix_jobs_updated_at", "updated_at"),
         Index("ix_jobs_is_active", "is_active"),
-        Index("ix_jobs_category", "category"),
-        Index("ix_jobs_pic_team", "pic_team"),
+        # Filter + default order (newest first) in one index: a filtered page stops after `limit` matches.
+        Index("ix_jobs_category_created_at", "category", "created_at"),
+        Index("ix_jobs_pic_team_created_at", "pic_team", "created_at"),
         Index("ix_jobs_created_by", "created_by"),
         Index("ix_jobs_end_date", "end_date"),
     )

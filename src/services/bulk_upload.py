@@ -9,16 +9,20 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
 from src.models import Job, User, db
+from src.models.base import new_id, utcnow
+from src.models.job_category import DEFAULT_CATEGORY_SLUG
 from src.services.job_input import JobContext, check_job_values, load_job_input
 from src.services.job_queries import JobListQuery, job_filters
 from src.services.job_schedule import jobs_changed
-from src.services.jobs import announce_changes, apply_changes, commit_or_duplicate, new_job
+from src.services.jobs import announce_changes, apply_changes, commit_or_duplicate, duplicate_name
 from src.utils import notifications
 from src.utils.api_errors import ApiError, ValidationError
 
@@ -27,6 +31,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS = {"enable", "enabled", "active", "true", "yes", "1", "on"}
 FALSE_WORDS = {"disable", "disabled", "inactive", "paused", "false", "no", "0", "off"}
 BRANCH_KEY = "branchDetails"
+NEW_JOB_DEFAULTS: dict[str, Any] = {"category": DEFAULT_CATEGORY_SLUG, "is_active": True, "pic_team": None,
+                                    "target_url": None, "github_owner": None, "github_repo": None,
+                                    "github_workflow_name": None, "job_metadata": None, "end_date": None,
+                                    "enable_email_notifications": False, "notification_emails": None,
+                                    "notify_on_success": False}
 
 # Field -> accepted headers (matched case-insensitively); the first one is what the export writes.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -65,6 +74,7 @@ class ImportResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     stored: bool = False
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    started_at: datetime = field(default_factory=utcnow)
 
     def summarize(self) -> None:
         """Record what the response reports while the objects still hold the file's values (before commit or
@@ -206,11 +216,17 @@ def _apply_row(number: int, cells: dict[str, str], existing: dict[str, Job], see
         result.errors.append({"row": number, "job_name": name or None, "error": exc.error, "message": exc.message})
 
 
+def _new_job(values: dict[str, Any], actor: User, now: datetime) -> Job:
+    """A complete transient Job: every column set here, so the whole file goes in with one executemany INSERT."""
+    return Job(**{**NEW_JOB_DEFAULTS, **values}, id=new_id(), created_by=actor.id, created_at=now, updated_at=now,
+               scheduled_since=now)
+
+
 def _import_row(cells: dict[str, str], current: Job | None, actor: User, ctx: JobContext,
                 result: ImportResult) -> None:
     values = load_job_input(row_input(cells, current), partial=current is not None)
     if current is None:
-        result.created.append(new_job(check_job_values(values, None, ctx), actor))
+        result.created.append(_new_job(check_job_values(values, None, ctx), actor, result.started_at))
         return
     if actor.role != "admin" and current.created_by != actor.id:
         raise ApiError(f"Job '{current.name}' belongs to another user; only its owner or an admin may update it.",
@@ -227,13 +243,18 @@ def _finish(result: ImportResult, actor: User) -> None:
         result.summarize()
         db.session.rollback()
         return
-    db.session.add_all(result.created)
-    db.session.flush()
+    result.summarize()
+    if result.created:
+        columns = [column.key for column in Job.__table__.columns]
+        try:
+            db.session.execute(insert(Job), [{key: getattr(job, key) for key in columns} for job in result.created])
+        except IntegrityError:
+            db.session.rollback()
+            raise duplicate_name("(a name in the file, created meanwhile)") from None
     with db.session.no_autoflush:
         for job in result.created:
             notifications.broadcast_job_created(job, actor)
-    result.summarize()
-    commit_or_duplicate("(one of the file's names)")
+    commit_or_duplicate("(a name in the file, created meanwhile)")
     result.stored = True
     jobs_changed([job["id"] for job in result.jobs])
 

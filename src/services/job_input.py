@@ -26,6 +26,7 @@ METADATA_MAX_BYTES = 32 * 1024
 EMAILS_MAX_COUNT = 50
 GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+WHITESPACE = re.compile(r"\s")
 OPTIONAL_TEXT = ("target_url", "github_owner", "github_repo", "github_workflow_name", "pic_team", "end_date")
 
 
@@ -89,7 +90,7 @@ class EmailList(fields.Field):
 
 def _http_url(value: str) -> None:
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+    if parts.scheme not in ("http", "https") or not parts.hostname or WHITESPACE.search(value):
         raise SchemaError("Must be an http:// or https:// URL with a host.")
 
 

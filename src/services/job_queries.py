@@ -28,6 +28,7 @@ SORT_COLUMNS: dict[str, Any] = {
     "is_active": Job.is_active,
 }
 SEARCH_COLUMNS = (Job.name, Job.github_repo, Job.github_workflow_name, Job.target_url)
+NULLABLE_SORTS = ("next_execution_at", "end_date")
 ID_CHUNK = 500
 NEXT_RUN = apscheduler_jobs.c.next_run_time
 
@@ -51,11 +52,19 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _contains(column: Any, pattern: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match that keeps indexes' cheap plain comparisons where the database allows:
+    SQLite's LIKE ignores ASCII case and MariaDB's utf8mb4 collation ignores case; PostgreSQL needs ILIKE."""
+    if db.engine.dialect.name == "postgresql":
+        return column.ilike(pattern, escape="!")
+    return column.like(pattern, escape="!")
+
+
 def job_filters(query: JobListQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if query.search:
-        pattern = _like_pattern(query.search.strip().lower())
-        conditions.append(or_(*(func.lower(column).like(pattern, escape="!") for column in SEARCH_COLUMNS)))
+    if query.search and query.search.strip():
+        pattern = _like_pattern(query.search.strip())
+        conditions.append(or_(*(_contains(column, pattern) for column in SEARCH_COLUMNS)))
     if query.is_active is not None:
         conditions.append(Job.is_active == query.is_active)
     for column, value in ((Job.category, query.category), (Job.pic_team, query.pic_team),
@@ -65,26 +74,45 @@ def job_filters(query: JobListQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _ordered(statement: Select[Any], query: JobListQuery) -> Select[Any]:
+def _window(statement: Select[Any], offset: int, limit: int | None) -> list[Any]:
+    if limit is not None:
+        statement = statement.limit(limit).offset(offset)
+    return list(db.session.execute(statement).all())
+
+
+def _rows(base: Select[Any], query: JobListQuery, offset: int, limit: int | None) -> list[Any]:
+    """One page in the requested order. Jobs without a value for a nullable sort key come last either way; they
+    are read as a second part so each part can walk its index (SQLite/MariaDB would otherwise sort NULL first,
+    and an `IS NULL` sort key would force sorting every row)."""
     column = SORT_COLUMNS[query.sort_by]
-    direction = column.desc() if query.sort_dir == "desc" else column.asc()
-    # Jobs the scheduler holds no time for sort last either way (SQLite/MariaDB would put NULL first).
-    nulls_last = [column.is_(None)] if query.sort_by in ("next_execution_at", "end_date") else []
-    return statement.order_by(*nulls_last, direction, Job.id.desc() if query.sort_dir == "desc" else Job.id)
+    desc = query.sort_dir == "desc"
+    tie_break = Job.id.desc() if desc else Job.id.asc()
+    if query.sort_by not in NULLABLE_SORTS:
+        return _window(base.order_by(column.desc() if desc else column.asc(), tie_break), offset, limit)
+    first = base.where(column.is_not(None))
+    rows = _window(first.order_by(column.desc() if desc else column.asc(), tie_break), offset, limit)
+    if limit is not None and len(rows) == limit:
+        return rows
+    if rows or offset == 0:
+        rest_offset = 0
+    else:
+        rest_offset = offset - (db.session.scalar(select(func.count()).select_from(first.subquery())) or 0)
+    rest = base.where(column.is_(None)).order_by(Job.created_at.desc(), Job.id.desc())
+    return rows + _window(rest, rest_offset, None if limit is None else limit - len(rows))
 
 
 def list_jobs(query: JobListQuery) -> dict[str, Any]:
     """The contract's envelope: `count` and `jobs`, plus `total/page/limit/total_pages` when paged."""
     conditions = job_filters(query)
-    statement = _ordered(
-        select(Job, NEXT_RUN).outerjoin(apscheduler_jobs, apscheduler_jobs.c.id == Job.id).where(*conditions), query)
+    base = select(Job, NEXT_RUN).outerjoin(apscheduler_jobs, apscheduler_jobs.c.id == Job.id).where(*conditions)
     envelope: dict[str, Any] = {}
+    offset = 0
     if query.page is not None and query.limit is not None:
         total = db.session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
-        statement = statement.limit(query.limit).offset((query.page - 1) * query.limit)
+        offset = (query.page - 1) * query.limit
         envelope = {"total": total, "page": query.page, "limit": query.limit,
                     "total_pages": math.ceil(total / query.limit)}
-    rows = db.session.execute(statement).all()
+    rows = _rows(base, query, offset, query.limit)
     jobs = serialize_jobs([(job, next_run) for job, next_run in rows])
     return {"count": len(jobs), "jobs": jobs, **envelope}
 

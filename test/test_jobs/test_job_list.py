@@ -201,3 +201,28 @@ def test_the_number_of_queries_does_not_grow_with_the_page(client: FlaskClient, 
     with counted_statements(app) as large:
         listing(client, world, "?page=1&limit=40")
     assert len(large) == len(small)
+
+
+@pytest.mark.parametrize("sort_by", ["next_execution_at", "end_date"])
+@pytest.mark.parametrize("sort_dir", ["asc", "desc"])
+def test_jobs_without_a_sort_value_come_last_and_pages_join_up(client: FlaskClient, world: World, app: Flask,
+                                                                sort_by: str, sort_dir: str) -> None:
+    ids = seed(app, world, 7)
+    with_value = ids[1::2]
+    with app.app_context():
+        for i, job_id in enumerate(with_value):
+            db.session.get(Job, job_id).end_date = datetime(2030, 1, 1 + i).date()
+        db.session.execute(insert(apscheduler_jobs), [
+            {"id": job_id, "next_run_time": 2_000_000_000.0 + i * 60, "job_state": b"x"}
+            for i, job_id in enumerate(with_value)])
+        db.session.commit()
+    query = f"?sort_by={sort_by}&sort_dir={sort_dir}"
+    everything = [job["id"] for job in listing(client, world, query)["jobs"]]
+    ordered_values = with_value if sort_dir == "asc" else with_value[::-1]
+    without = [job_id for job_id in reversed(ids) if job_id not in with_value]  # newest first
+    assert everything == ordered_values + without
+    for limit in (2, 3):
+        paged = []
+        for page in range(1, 5):
+            paged += [job["id"] for job in listing(client, world, f"{query}&page={page}&limit={limit}")["jobs"]]
+        assert paged == everything

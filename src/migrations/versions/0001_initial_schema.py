@@ -118,12 +118,12 @@ def upgrade():
     sa.UniqueConstraint('name', name=op.f('uq_jobs_name'))
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
-        batch_op.create_index('ix_jobs_category', ['category'], unique=False)
+        batch_op.create_index('ix_jobs_category_created_at', ['category', 'created_at'], unique=False)
         batch_op.create_index('ix_jobs_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_jobs_created_by', ['created_by'], unique=False)
         batch_op.create_index('ix_jobs_end_date', ['end_date'], unique=False)
         batch_op.create_index('ix_jobs_is_active', ['is_active'], unique=False)
-        batch_op.create_index('ix_jobs_pic_team', ['pic_team'], unique=False)
+        batch_op.create_index('ix_jobs_pic_team_created_at', ['pic_team', 'created_at'], unique=False)
         batch_op.create_index('ix_jobs_updated_at', ['updated_at'], unique=False)
 
     op.create_table('user_notification_preferences',
@@ -243,12 +243,12 @@ def downgrade():
     op.drop_table('user_notification_preferences')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_updated_at')
-        batch_op.drop_index('ix_jobs_pic_team')
+        batch_op.drop_index('ix_jobs_pic_team_created_at')
         batch_op.drop_index('ix_jobs_is_active')
         batch_op.drop_index('ix_jobs_end_date')
         batch_op.drop_index('ix_jobs_created_by')
         batch_op.drop_index('ix_jobs_created_at')
-        batch_op.drop_index('ix_jobs_category')
+        batch_op.drop_index('ix_jobs_category_created_at')
 
     op.drop_table('jobs')
     with op.batch_alter_table('users', schema=None) as batch_op:
