@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from src.models import (Job, JobExecution, Notification, NotificationDelivery, PicTeam, User,
                         UserNotificationPreferences, db)
-from src.models.base import utcnow
+from src.models.base import new_id, utcnow
 from src.models.notification_preferences import PREFERENCE_DEFAULTS
 from src.services.alert_streaks import Streak, ended_streak, problem_streak
 from src.utils.channels import JobAlert, format_time
@@ -112,6 +112,10 @@ def job_link(job_id: str | None) -> str:
 
 def _job_alert(job: Job, event: str, level: str, title: str, message: str,
                execution: JobExecution | None = None, mention: str | None = None) -> JobAlert:
+    # Rows not flushed yet get their primary key now (the ORM keeps it), so the references below are never empty.
+    for row in (job, execution):
+        if row is not None and row.id is None:
+            row.id = new_id()
     return JobAlert(
         event=event, level=level, title=title, message=message, job_id=job.id, job_name=job.name,
         link=job_link(job.id), mention=mention,

@@ -250,3 +250,20 @@ def test_a_broken_template_never_fails_the_callers_change(mctx: Flask, world: Wo
     execution.error_message = "fine"
     db.session.commit()
     assert db.session.get(type(execution), execution.id).status == "failed"
+
+
+def test_rows_the_caller_has_not_flushed_yet_are_still_referenced(mctx: Flask, world: World) -> None:
+    from src.models import Job, JobExecution
+
+    job = Job(name="fresh", cron_expression="* * * * *", target_url="http://127.0.0.1:9/x",
+              created_by=world.id("alice"))
+    db.session.add(job)
+    broadcast.broadcast_job_created(job, actor(world, "alice"))
+    execution = JobExecution(job_id=job.id, status="failed", trigger_type="manual", error_message="boom")
+    db.session.add(execution)
+    broadcast.broadcast_job_failure(job, execution)
+    db.session.commit()
+    rows = db.session.scalars(select(Notification).where(Notification.user_id == world.id("root"))).all()
+    assert {(r.title, r.related_job_id) for r in rows} == {("Job 'fresh' created", job.id),
+                                                           ("Job 'fresh' failed", job.id)}
+    assert {r.related_execution_id for r in rows} == {None, execution.id}
