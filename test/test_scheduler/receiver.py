@@ -122,11 +122,14 @@ def _handler(receiver_ref: list[Receiver]) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # listen() backlog: many simultaneous connects must not be reset
+
+
 def start_receiver() -> Receiver:
     ref: list[Receiver] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(ref))
-    server.daemon_threads = True
-    server.request_queue_size = 1024
+    server = _Server(("127.0.0.1", 0), _handler(ref))
     receiver = Receiver(server)
     ref.append(receiver)
     threading.Thread(target=server.serve_forever, name="test-receiver", daemon=True).start()
