@@ -124,8 +124,8 @@ def test_every_sort_key_sorts_both_ways(client: FlaskClient, world: World, app: 
             job.name = f"n{3 - i}"
             job.end_date = datetime(2030, 1, 1 + i).date()
             job.is_active = i % 2 == 0
-        db.session.execute(insert(apscheduler_jobs), [
-            {"id": job_id, "next_run_time": 2_000_000_000.0 + i * 60, "job_state": b"x"} for i, job_id in enumerate(ids)])
+        db.session.execute(insert(apscheduler_jobs), [{"id": job_id, "next_run_time": 2_000_000_000.0 + i * 60,
+                                                        "job_state": b"x"} for i, job_id in enumerate(ids)])
         db.session.commit()
     asc = [job["id"] for job in listing(client, world, f"?sort_by={sort_by}&sort_dir=asc")["jobs"]]
     desc = [job["id"] for job in listing(client, world, f"?sort_by={sort_by}&sort_dir=desc")["jobs"]]
