@@ -12,10 +12,22 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 from src.models.notification_preferences import PREFERENCE_DEFAULTS
 from src.models.ui_preferences import JOBS_TABLE_COLUMN_DEFAULTS
 from src.models.user import ROLES
-from src.services.users import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH
+from src.services.users import (
+    EMAIL_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    USERNAME_MAX_LENGTH,
+    USERNAME_MIN_LENGTH,
+    USERNAME_PATTERN,
+)
 
 REQUIRED = "Missing data for required field."
 LOGIN_MAX_LENGTH = max(EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH)
+# Documented in OpenAPI (minLength, pattern, format); the service applies the same rules to every caller.
+USERNAME_RULES = [validate.Length(min=USERNAME_MIN_LENGTH, max=USERNAME_MAX_LENGTH),
+                  validate.Regexp(f"^{USERNAME_PATTERN.pattern}$",
+                                  error="Use letters, digits, '.', '_' and '-' only, starting with a letter or digit.")]
+PASSWORD_RULES = validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 20
 
@@ -57,18 +69,19 @@ class LoginSchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(max=USERNAME_MAX_LENGTH))
-    email = fields.String(required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH))
-    password = fields.String(required=True, validate=validate.Length(max=PASSWORD_MAX_LENGTH),
-                             load_only=True)
+    username = fields.String(required=True, validate=USERNAME_RULES)
+    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX_LENGTH))
+    password = fields.String(required=True, validate=PASSWORD_RULES, load_only=True,
+                             metadata={"description": "8-128 characters, not only whitespace"})
     role = fields.String(load_default="viewer", validate=validate.OneOf(ROLES))
     is_active = StrictBoolean(load_default=True)
 
 
 class UserUpdateSchema(NonEmptySchema):
-    username = fields.String(validate=validate.Length(max=USERNAME_MAX_LENGTH))
-    email = fields.String(validate=validate.Length(max=EMAIL_MAX_LENGTH))
-    password = fields.String(validate=validate.Length(max=PASSWORD_MAX_LENGTH), load_only=True)
+    username = fields.String(validate=USERNAME_RULES)
+    email = fields.Email(validate=validate.Length(max=EMAIL_MAX_LENGTH))
+    password = fields.String(validate=PASSWORD_RULES, load_only=True,
+                             metadata={"description": "8-128 characters, not only whitespace"})
     current_password = fields.String(validate=validate.Length(max=PASSWORD_MAX_LENGTH), load_only=True,
                                      metadata={"description": "Required when changing your own password"})
     role = fields.String(validate=validate.OneOf(ROLES), metadata={"description": "Admins only"})
