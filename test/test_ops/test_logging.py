@@ -4,11 +4,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask, current_app, request
 
+from src.config import PROJECT_ROOT
 from src.utils.logging import redact
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
@@ -96,3 +100,21 @@ def test_redaction_removes_each_kind_of_secret(raw: str, secret: str) -> None:
 def test_redaction_keeps_ordinary_text() -> None:
     text = "job nightly-backup (id 6f1c) finished with HTTP 204 in 0.31 s"
     assert redact(text) == text
+
+
+MIGRATE_THEN_CHECK = """
+import logging
+from src.app import create_app
+from src.utils.db_migrations import upgrade_database
+app = create_app({"DATABASE_URL": %r, "MAIL_ENABLED": False, "ALLOW_DEFAULT_ADMIN": False})
+upgrade_database(app)
+root = logging.getLogger()
+print(root.level, [getattr(h, "_cron_scheduler", False) for h in root.handlers])
+"""
+
+
+def test_applying_migrations_keeps_the_service_handler_and_level(tmp_path: Path) -> None:
+    script = MIGRATE_THEN_CHECK % f"sqlite:///{tmp_path / 'migrate.db'}"
+    result = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == f"{logging.INFO} [True]"
