@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from src.models import Job, User, db
@@ -247,7 +247,8 @@ def _finish(result: ImportResult, actor: User) -> None:
     if result.created:
         columns = [column.key for column in Job.__table__.columns]
         try:
-            db.session.execute(insert(Job), [{key: getattr(job, key) for key in columns} for job in result.created])
+            db.session.execute(Job.__table__.insert(), [{key: getattr(job, key) for key in columns}
+                                                        for job in result.created])
         except IntegrityError:
             db.session.rollback()
             raise duplicate_name("(a name in the file, created meanwhile)") from None
