@@ -78,9 +78,10 @@ class ImportResult:
 
     def summarize(self) -> None:
         """Record what the response reports while the objects still hold the file's values (before commit or
-        rollback expires them); new jobs have ids only once flushed."""
-        self.jobs = [{"id": job.id, "name": job.name, "is_active": job.is_active is not False}
-                     for job in self.created + self.updated]
+        rollback expires them); a dry run's new jobs have no id."""
+        self.jobs = [{"id": None if self.dry_run else job.id, "name": job.name, "is_active": job.is_active}
+                     for job in self.created]
+        self.jobs += [{"id": job.id, "name": job.name, "is_active": job.is_active} for job in self.updated]
 
     def to_dict(self) -> dict[str, Any]:
         reported = self.stored or self.dry_run

@@ -123,6 +123,8 @@ def test_dry_run_stores_nothing_and_reports_what_would_happen(client: FlaskClien
     content = HEADER + "existing,0 1 * * *,Disable,http://127.0.0.1/e\nnew,0 9 * * *,Enable,http://127.0.0.1/a\n"
     body = upload(client, world, content, dry_run=True).get_json()
     assert (body["dry_run"], body["created_count"], body["updated_count"]) == (True, 1, 1)
+    assert {(j["name"], j["is_active"], j["id"] is None) for j in body["jobs"]} == {("existing", False, False),
+                                                                                  ("new", True, True)}
     jobs = stored(app)
     assert set(jobs) == {"existing"}
     assert jobs["existing"].cron_expression == "0 9 * * 1-5"
