@@ -130,9 +130,13 @@ def call_target(target: Target, context: CallContext, settings: CallSettings,
 
 def _post_webhook(target: Target, context: CallContext, settings: CallSettings, limit: float) -> CallResult:
     url = target.url or ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _Failure("Invalid target", f"The target URL {url!r} is not an http(s) URL.")
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise _Failure("Invalid target", f"The target URL {_short(url, 100)!r} is not a valid http(s) URL.")
     if not settings.allow_private:
         kind = address_refusal(parts.hostname) if _is_ip_literal(parts.hostname) else None
         if kind:
@@ -245,7 +249,10 @@ def _read_capped(response: requests.Response, deadline: float, limit: float) -> 
 
 
 def _request_failure(exc: requests.RequestException, url: str, limit: float) -> _Failure:
-    host = urlsplit(url).netloc
+    try:
+        host = urlsplit(url).netloc
+    except ValueError:
+        host = url[:100]
     blocked = blocked_reason(exc)
     if blocked is not None:
         return _Failure("Target not allowed", _blocked_message(blocked.host, blocked.address, blocked.kind))
@@ -280,8 +287,11 @@ def _github_message(output: str | None) -> str | None:
 
 
 def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+    try:
+        pa, pb = urlsplit(a), urlsplit(b)
+        return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+    except ValueError:
+        return False
 
 
 def _is_ip_literal(host: str) -> bool:

@@ -128,11 +128,20 @@ def test_viewers_and_anonymous_callers_cannot_test_run(client: FlaskClient, worl
     {"target_url": "http://127.0.0.1:9/", "metadata": [1, 2]},
     {"github_repo": "r"},
     [1, 2],
+    {"target_url": "http://127.0.0.1:9/", "metadata": {"a": 1}, "github_owner": 7},
 ])
 def test_bad_test_run_input_is_a_400(client: FlaskClient, world: World, body: object) -> None:
     response = client.post("/api/jobs/test-run", headers=world.headers("alice"), json=body)
     assert response.status_code == 400
     assert set(response.get_json()) >= {"error", "message"}
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://host:99999/x", "mailto:someone@example.com", "http://"])
+def test_a_test_run_to_a_malformed_url_is_a_clear_failure_not_a_500(client: FlaskClient, world: World,
+                                                                    url: str) -> None:
+    response = client.post("/api/jobs/test-run", headers=world.headers("alice"), json={"target_url": url})
+    assert response.status_code == 200
+    assert response.get_json()["ok"] is False and response.get_json()["error"] == "Invalid target"
 
 
 def test_a_test_run_body_that_is_not_json_is_a_400(client: FlaskClient, world: World) -> None:

@@ -72,7 +72,9 @@ def test_filters_combine(client: FlaskClient, world: World, history: dict[str, s
 
 @pytest.mark.parametrize("qs", ["status=bogus", "status=success,nope", "trigger_type=cron", "execution_type=ftp",
                                 "limit=0", "limit=201", "page=0", "page=x", "from=yesterday", "to=2026-13-01",
-                                "from=2026-11-21&to=2026-11-20", "limit=5&per_page=6"])
+                                "from=2026-11-21&to=2026-11-20", "limit=5&per_page=6", "to=9999-12-31",
+                                "to=9999-12-31T23:59:59.999999", "from=0001-01-01T00:00:00%2B14:00",
+                                "from=" + "1" * 50])
 def test_bad_list_filters_are_400(client: FlaskClient, world: World, history: dict[str, str], qs: str) -> None:
     response = client.get(f"/api/executions?{qs}", headers=world.headers("alice"))
     assert response.status_code == 400

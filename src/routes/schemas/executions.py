@@ -15,6 +15,7 @@ from src.services.executions import ExecutionQuery
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 20
+MIN_YEAR, MAX_YEAR = 1970, 9000
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
           "90d": timedelta(days=90), "all": None}
 
@@ -27,12 +28,17 @@ class TimeBound(fields.Field):
             raise SchemaError("Must be an ISO date (YYYY-MM-DD) or date-time.")
         try:
             if len(value) == 10:
-                return date.fromisoformat(value)
+                day = date.fromisoformat(value)
+                if not MIN_YEAR <= day.year <= MAX_YEAR:
+                    raise SchemaError(f"The year must be between {MIN_YEAR} and {MAX_YEAR}.")
+                return day
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise SchemaError("Must be an ISO date (YYYY-MM-DD) or date-time.") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"]))
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise SchemaError(f"The year must be between {MIN_YEAR} and {MAX_YEAR}.")
         return parsed
 
 
