@@ -77,13 +77,14 @@ schemathesis() {
     local token
     token="$(curl -fsS -X POST "$base/api/auth/login" -H 'Content-Type: application/json' \
         -d "{\"username\": \"admin\", \"password\": \"$admin_password\"}" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-    # Logging out would revoke the token the whole run uses; everything else is exercised.
-    # Run from the temporary folder: schemathesis keeps its example database in the working directory.
+    "$PY" test/e2e/schemathesis_data.py "$base" "$token" "$receiver_url" "$work/schemathesis.toml"
+    # Logging out would revoke the token the whole run uses; everything else is exercised. Run from the temporary
+    # folder: schemathesis reads schemathesis.toml (the pinned ids) and keeps its example database there.
     (cd "$work" && timeout 600 "$ROOT/.venv/bin/st" run "$base/api/openapi.json" \
         --header "Authorization: Bearer $token" \
         --checks not_a_server_error,response_schema_conformance \
         --exclude-path /api/auth/logout \
-        --max-examples 12 --seed 20261126 --request-timeout 20 --workers 2 \
+        --max-examples 50 --seed 20261126 --request-timeout 20 --workers 2 \
         --report junit --report-junit-path "$ARTIFACTS/schemathesis.xml")
 }
 
