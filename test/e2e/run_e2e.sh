@@ -66,7 +66,7 @@ browser() {
 }
 
 postman() {
-    npm ci --prefix test/e2e --no-audit --no-fund --loglevel=error >/dev/null
+    npm ci --prefix test/e2e --no-audit --no-fund --loglevel=error >/dev/null || return 1
     test/e2e/node_modules/.bin/newman run Postman_Collection.json \
         --env-var "baseUrl=$base" --env-var "adminUsername=admin" --env-var "adminPassword=$admin_password" \
         --env-var "metricsToken=$metrics_token" --env-var "webhookUrl=$receiver_url" \
@@ -76,8 +76,8 @@ postman() {
 schemathesis() {
     local token
     token="$(curl -fsS -X POST "$base/api/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"username\": \"admin\", \"password\": \"$admin_password\"}" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-    "$PY" test/e2e/schemathesis_data.py "$base" "$token" "$receiver_url" "$work/schemathesis.toml"
+        -d "{\"username\": \"admin\", \"password\": \"$admin_password\"}" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" || return 1
+    "$PY" test/e2e/schemathesis_data.py "$base" "$token" "$receiver_url" "$work/schemathesis.toml" || return 1
     # Logging out would revoke the token the whole run uses; everything else is exercised. Run from the temporary
     # folder: schemathesis reads schemathesis.toml (the pinned ids) and keeps its example database there.
     (cd "$work" && timeout 600 "$ROOT/.venv/bin/st" run "$base/api/openapi.json" \
