@@ -34,8 +34,10 @@ from src.utils import metrics
 log = logging.getLogger(__name__)
 MAX_BATCH = 2000
 CLAIM_CHUNK = 100
-# Results wait this long to be written together: fewer transactions, and less competition with a burst of calls.
-RECORD_DELAY_SECONDS = 0.2
+# Results are written together once a burst of claims and calls is over (at most this much later): fewer
+# transactions, and the notification work does not compete with the calls for the interpreter.
+RECORD_MIN_DELAY_SECONDS = 0.2
+RECORD_MAX_DELAY_SECONDS = 1.0
 
 
 @dataclass
@@ -92,12 +94,13 @@ class Dispatcher:
         with app.app_context():
             self.engine = db.engine
         self.write_lock = write_lock(self.engine)
-        self.on_jobs_paused: Callable[[list[str]], None] | None = None
         self._due: queue.SimpleQueue[_Due | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[_Finished | tuple[str, list[str]] | None] = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(max_workers=int(config["SCHEDULER_MAX_WORKERS"]),
                                         thread_name_prefix="cron-call")
         self._inflight = 0
+        self._calling = 0  # calls in progress: result writing waits for a burst to end
+        self._calling_lock = threading.Lock()
         self._idle = threading.Condition()
         self._closed = False
         self._claimer = threading.Thread(target=self._claim_loop, name="cron-claimer", daemon=True)
@@ -230,9 +233,7 @@ class Dispatcher:
         from src.services.end_date_maintenance import pause_expired_jobs
 
         with self.app.app_context():
-            paused = pause_expired_jobs(utcnow(), job_ids=job_ids)
-        if paused and self.on_jobs_paused is not None:
-            self.on_jobs_paused(paused)
+            pause_expired_jobs(utcnow(), job_ids=job_ids)  # tells the engine (jobs_changed) to drop them
 
     # ----- calling
     def _start(self, claim: Claim) -> None:
@@ -245,6 +246,15 @@ class Dispatcher:
                                                        message="Interrupted: the process was shutting down.")))
 
     def _call(self, claim: Claim) -> None:
+        with self._calling_lock:
+            self._calling += 1
+        try:
+            self._call_and_queue(claim)
+        finally:
+            with self._calling_lock:
+                self._calling -= 1
+
+    def _call_and_queue(self, claim: Claim) -> None:
         context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
                               scheduled_for=claim.scheduled_for)
         try:
@@ -260,8 +270,7 @@ class Dispatcher:
             first = self._done.get()
             if first is None:
                 return
-            if not self._closed:
-                time.sleep(RECORD_DELAY_SECONDS)
+            self._wait_for_quiet()
             batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
@@ -288,6 +297,14 @@ class Dispatcher:
             with self._idle:
                 self._inflight -= len(finished)
                 self._idle.notify_all()
+
+    def _wait_for_quiet(self) -> None:
+        if self._closed:
+            return
+        started = time.monotonic()
+        time.sleep(RECORD_MIN_DELAY_SECONDS)
+        while (self._calling or not self._due.empty()) and time.monotonic() - started < RECORD_MAX_DELAY_SECONDS:
+            time.sleep(0.05)
 
     def _record(self, finished: list[_Finished]) -> None:
         if not finished:

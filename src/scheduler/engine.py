@@ -55,7 +55,6 @@ class SchedulerEngine:
         self.timeout = float(config["WEBHOOK_TIMEOUT_SECONDS"])
         self.runner_id = runner_id()
         self.dispatcher: Dispatcher = get_dispatcher(app)
-        self.dispatcher.on_jobs_paused = lambda _ids: self.notify_changed()
         with app.app_context():
             self.engine = db.engine
         self.write_lock = write_lock(self.engine)
