@@ -15,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from src.models import Job, db
 from src.utils.api_errors import ConflictError, NotFoundError, ValidationError
+from src.utils.schema_fields import looks_like_id
 
 SLUG_MAX_LENGTH = 100
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -41,7 +42,7 @@ class Catalog:
         return list(db.session.scalars(query))
 
     def get(self, entry_id: str) -> Any:
-        entry = db.session.get(self.model, entry_id)
+        entry = db.session.get(self.model, entry_id) if looks_like_id(entry_id) else None
         if entry is None:
             raise NotFoundError(f"No {self.label} has the id {entry_id}.", error=f"{self.label.capitalize()} not found")
         return entry

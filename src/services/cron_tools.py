@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo
 from src.utils.api_errors import ValidationError
 from src.utils.cron import CronError, parse_cron
 
+# Far enough for any planning; the rarest schedule's 50 runs (leap days) still end before year 9999.
+MIN_START_YEAR = 1970
+MAX_START_YEAR = 9000
+
 
 def _invalid(exc: CronError) -> ValidationError:
     return ValidationError(f"Invalid cron expression: {exc}.", error="Invalid cron expression",
@@ -35,6 +39,9 @@ def preview(expression: str, count: int, tz_name: str, start: datetime | None) -
         start = datetime.now(timezone.utc)
     elif start.tzinfo is None:
         start = start.replace(tzinfo=zone)
+    if not MIN_START_YEAR <= start.year <= MAX_START_YEAR:
+        raise ValidationError(f"start must be between the years {MIN_START_YEAR} and {MAX_START_YEAR}.",
+                              details={"start": [f"Year must be {MIN_START_YEAR}-{MAX_START_YEAR}."]})
     runs = schedule.next_runs(start, count, zone)
     return {"expression": schedule.expression, "timezone": tz_name,
             "next_runs": [run.isoformat() for run in runs], "count": len(runs)}

@@ -21,6 +21,7 @@ from src.models import Job
 from src.models.job_category import DEFAULT_CATEGORY_SLUG
 from src.utils.api_errors import REQUIRED_MESSAGE, ApiError, ValidationError
 from src.utils.cron import CronError, parse_cron
+from src.utils.schema_fields import Text
 
 METADATA_MAX_BYTES = 32 * 1024
 EMAILS_MAX_COUNT = 50
@@ -28,13 +29,6 @@ GITHUB_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 WHITESPACE = re.compile(r"\s")
 OPTIONAL_TEXT = ("target_url", "github_owner", "github_repo", "github_workflow_name", "pic_team", "end_date")
-
-
-class Text(fields.String):
-    """A string with surrounding blanks removed."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
 class IsoDate(fields.Field):

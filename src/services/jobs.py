@@ -15,6 +15,7 @@ from src.services.job_schedule import jobs_changed
 from src.utils import notifications
 from src.utils.api_errors import ConflictError, NotFoundError, ValidationError
 from src.utils.auth import ensure_owner_or_admin
+from src.utils.schema_fields import looks_like_id
 
 # Fields whose change is reported as "updated" (is_active changes are reported as enabled/disabled instead).
 CONFIG_FIELDS = ("name", "cron_expression", "target_url", "github_owner", "github_repo", "github_workflow_name",
@@ -23,7 +24,7 @@ CONFIG_FIELDS = ("name", "cron_expression", "target_url", "github_owner", "githu
 
 
 def get_job(job_id: str) -> Job:
-    job = db.session.get(Job, job_id)
+    job = db.session.get(Job, job_id) if looks_like_id(job_id) else None
     if job is None:
         raise NotFoundError(f"No job has the id {job_id}.", error="Job not found")
     return job

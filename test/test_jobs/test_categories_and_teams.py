@@ -86,7 +86,8 @@ def test_oversized_slack_handle_is_400(client: FlaskClient, world: World) -> Non
 
 
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "!!!"}, {"name": 5}, {"name": "x" * 101}, [],
-                                  {"name": "ok", "is_active": "maybe"}, {"name": ["ok"]}])
+                                  {"name": "ok", "is_active": "maybe"}, {"name": ["ok"]}, {"name": "a\x00b"},
+                                  {"name": "\ud800"}])
 def test_bad_bodies_are_400(client: FlaskClient, world: World, kind, body: Any) -> None:
     response = client.post(f"/api/{kind[0]}", json=body, headers=world.headers("root"))
     assert response.status_code == 400
@@ -114,8 +115,10 @@ def test_a_disabled_duplicate_is_still_409(client: FlaskClient, world: World, ki
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])
-def test_unknown_id_is_404(client: FlaskClient, world: World, kind, method: str) -> None:
-    response = getattr(client, method)(f"/api/{kind[0]}/nope", json={"name": "x"}, headers=world.headers("root"))
+@pytest.mark.parametrize("entry_id", ["nope", "%00", "00000000-0000-0000-0000-000000000000"])
+def test_unknown_id_is_404(client: FlaskClient, world: World, kind, method: str, entry_id: str) -> None:
+    response = getattr(client, method)(f"/api/{kind[0]}/{entry_id}", json={"name": "x"},
+                                       headers=world.headers("root"))
     assert response.status_code == 404
 
 

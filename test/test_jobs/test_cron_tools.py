@@ -190,3 +190,21 @@ def test_preview_of_fifty_runs(client: FlaskClient, world: World) -> None:
                        headers=world.headers("alice")).get_json()
     assert body["count"] == 50
     assert body["next_runs"][-1] == "2026-01-01T09:50:00+09:00"
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:59:00+00:00", "9001-01-01T00:00:00", "0001-01-01T00:00:00",
+                                   "0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59+00:00"])
+def test_preview_start_outside_1970_to_9000_is_400(client: FlaskClient, world: World, start: str) -> None:
+    response = client.post("/api/jobs/cron-preview", headers=world.headers("alice"),
+                           json={"expression": "0 0 29 2 *", "start": start, "count": 50,
+                                 "timezone": "Pacific/Kiritimati"})
+    assert response.status_code == 400
+    assert "start" in response.get_json()["details"]
+
+
+def test_fifty_leap_days_from_the_latest_start(client: FlaskClient, world: World) -> None:
+    response = client.post("/api/jobs/cron-preview", headers=world.headers("alice"),
+                           json={"expression": "0 0 29 2 *", "start": "9000-12-31T23:59:00", "count": 50,
+                                 "timezone": "Pacific/Kiritimati"})
+    assert response.status_code == 200
+    assert response.get_json()["next_runs"][0] == "9004-02-29T00:00:00+14:00"

@@ -66,9 +66,9 @@ def test_anonymous_cannot_read_a_job(client: FlaskClient, make_job) -> None:
 
 
 @pytest.mark.parametrize("method", ["get", "put", "delete"])
-def test_unknown_job_is_404_job_not_found(client: FlaskClient, world: World, method: str) -> None:
-    response = getattr(client, method)("/api/jobs/00000000-0000-0000-0000-000000000000", json={},
-                                       headers=world.headers("root"))
+@pytest.mark.parametrize("job_id", ["00000000-0000-0000-0000-000000000000", "not-an-id", "%00", "x" * 300])
+def test_unknown_job_is_404_job_not_found(client: FlaskClient, world: World, method: str, job_id: str) -> None:
+    response = getattr(client, method)(f"/api/jobs/{job_id}", json={}, headers=world.headers("root"))
     assert response.status_code == 404
     assert response.get_json()["error"] == "Job not found"
 

@@ -69,7 +69,8 @@ def test_paging_adds_totals(client: FlaskClient, world: World, app: Flask) -> No
 
 @pytest.mark.parametrize("query", ["?page=0&limit=5", "?page=1&limit=0", "?page=1&limit=201", "?page=x",
                                    "?page=1&limit=5&per_page=6", "?sort_by=password", "?sort_dir=up",
-                                   "?is_active=maybe"])
+                                   "?is_active=maybe", "?search=%00", "?category=a%00b", "?created_by=%00",
+                                   "?search=" + "s" * 256])
 def test_bad_list_parameters_are_400(client: FlaskClient, world: World, query: str) -> None:
     response = client.get(f"/api/jobs{query}", headers=world.headers("victor"))
     assert response.status_code == 400

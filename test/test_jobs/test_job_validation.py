@@ -202,16 +202,16 @@ def test_body_that_is_a_json_array_is_400(client: FlaskClient, world: World) -> 
 
 
 WRONG_VALUES: dict[str, list[Any]] = {
-    "name": [123, 1.5, True, [], {}, None, "", "   ", "n" * 256],
+    "name": [123, 1.5, True, [], {}, None, "", "   ", "n" * 256, "nul\x00name", "lone \ud800 surrogate"],
     "cron_expression": [5, [], {}, None, "", "0 " * 51],
-    "target_url": [5, True, [], {}, "ftp://x.example", "http://e.example/" + "p" * 500],
+    "target_url": [5, True, [], {}, "ftp://x.example", "http://e.example/" + "p" * 500, "http://e.example/\x00"],
     "github_owner": [5, [], {}, "a b", "a/b/c", "o" * 256],
     "github_repo": [5, [], {}, "a b", "../../etc", "r" * 256],
     "github_workflow_name": [5, [], {}, "a/b.yml", "w" * 256],
     "metadata": [5, True, [], "not json", "[1, 2]", {"k": BIG}],
     "job_metadata": [5, [], "{", {"k": BIG}],
     "category": [5, [], {}, None, "c" * 101],
-    "pic_team": [5, [], {}, "p" * 101],
+    "pic_team": [5, [], {}, "p" * 101, "team\x00"],
     "end_date": [5, True, [], {}, "2026-13-01", "9" * 1000],
     "enable_email_notifications": ["maybe", [], {}, 2, None],
     "notification_emails": [5, True, [1], {}, "nobody", ["a@example.com"] * 51, ["a" * 250 + "@example.com"]],

@@ -5,12 +5,14 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from src.utils.schema_fields import Text
+
 
 class CategoryInSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # the dashboard sends the whole object back
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
     is_active = fields.Boolean()
 
     @pre_load
@@ -25,7 +27,7 @@ class CategoryInSchema(Schema):
 
 
 class CategoryUpdateSchema(CategoryInSchema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Text(validate=validate.Length(min=1, max=100))
 
 
 class CategorySchema(Schema):
@@ -51,11 +53,11 @@ class CategoryResponseSchema(Schema):
 
 
 class PicTeamInSchema(CategoryInSchema):
-    slack_handle = fields.String(allow_none=True, validate=validate.Length(max=100))
+    slack_handle = Text(allow_none=True, validate=validate.Length(max=100))
 
 
 class PicTeamUpdateSchema(PicTeamInSchema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
+    name = Text(validate=validate.Length(min=1, max=100))
 
 
 class PicTeamSchema(CategorySchema):

@@ -9,6 +9,7 @@ from marshmallow import ValidationError as SchemaError
 
 from src.services.job_input import JobInputSchema
 from src.services.job_queries import SORT_COLUMNS
+from src.utils.schema_fields import Text
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -48,12 +49,12 @@ class JobListQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    search = fields.String(validate=validate.Length(max=255))
+    search = Text(validate=validate.Length(max=255))
     is_active = fields.Boolean()
-    category = fields.String(validate=validate.Length(max=100))
-    pic_team = fields.String(validate=validate.Length(max=100))
-    github_repo = fields.String(validate=validate.Length(max=255))
-    created_by = fields.String(validate=validate.Length(max=36))
+    category = Text(validate=validate.Length(max=100))
+    pic_team = Text(validate=validate.Length(max=100))
+    github_repo = Text(validate=validate.Length(max=255))
+    created_by = Text(validate=validate.Length(max=36))
     sort_by = fields.String(load_default="created_at", validate=validate.OneOf(list(SORT_COLUMNS)))
     sort_dir = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
     page = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
@@ -105,7 +106,7 @@ class BulkUploadFormSchema(Schema):
 
     dry_run = fields.Boolean(load_default=False)
     atomic = fields.Boolean(load_default=False)
-    default_github_owner = fields.String(validate=validate.Length(max=255))
+    default_github_owner = Text(validate=validate.Length(max=255))
 
 
 class BulkRowErrorSchema(Schema):
