@@ -53,8 +53,8 @@ def _like_pattern(text: str) -> str:
 
 
 def _contains(column: Any, pattern: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match that keeps indexes' cheap plain comparisons where the database allows:
-    SQLite's LIKE ignores ASCII case and MariaDB's utf8mb4 collation ignores case; PostgreSQL needs ILIKE."""
+    """Case-insensitive substring match without lower() on every row where LIKE already ignores case: SQLite's
+    (ASCII letters, like its lower()) and MariaDB's utf8mb4 collation; PostgreSQL needs ILIKE."""
     if db.engine.dialect.name == "postgresql":
         return column.ilike(pattern, escape="!")
     return column.like(pattern, escape="!")
