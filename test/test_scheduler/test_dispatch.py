@@ -23,7 +23,7 @@ def test_a_due_run_is_claimed_called_and_recorded_with_its_lag(fast_app: Flask, 
         [execution] = executions_of(job.id)
     assert execution.status == "success" and execution.trigger_type == "scheduled"
     assert execution.scheduled_for == fire
-    assert 1.0 <= (execution.started_at - fire).total_seconds() < 3
+    assert 1.0 <= (execution.started_at - fire).total_seconds() < 5
     assert execution.response_status == 200 and execution.completed_at is not None
     assert execution.duration_seconds is not None and execution.runner_id == dispatcher.runner_id
     request = receiver.received("/ok")[0]
