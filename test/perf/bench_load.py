@@ -81,8 +81,9 @@ def seed(env: dict[str, str], total: int, firing: int, receiver_url: str) -> lis
 
 
 def wrk(name: str, url: str, script: Path, duration: int, connections: int) -> Result:
-    run = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
-                         capture_output=True, text=True)
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+               url]
+    run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"wrk failed on {name}: {run.stdout}{run.stderr}")
     out = run.stdout
@@ -197,7 +198,7 @@ def main() -> int:
         calls = requests.get(f"{receiver}/count", timeout=5).json()["count"] - calls_before
         metrics_after = scrape(base, metrics_token)
 
-        print(f"\nload: wrk -t2 -c{args.connections}, {args.duration} s per endpoint, "
+        print(f"\nload: wrk -t{min(2, args.connections)} -c{args.connections}, {args.duration} s per endpoint, "
               f"{len(ids)} jobs, {os.cpu_count()} CPUs")
         print(f"{'endpoint':<32}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'requests':>10}{'errors':>8}")
         for r in results:
