@@ -124,7 +124,9 @@ def test_validate_cron_valid(client: FlaskClient, world: World) -> None:
     assert body["description"] == "At 09:00, Monday through Friday"
 
 
-@pytest.mark.parametrize("expression", ["0 25 * * *", "", "* * * *", "@reboot", "0 0 * * * 2026", "H 0 * * *"])
+@pytest.mark.parametrize("expression", ["0 25 * * *", "", "* * * *", "@reboot", "0 0 * * * 2026", "H 0 * * *",
+                                        "\u00b2 * * * *", "\u0663 * * * *", "0 0 1 1 \u2077", "*/\u00b2 * * * *",
+                                        "\ud800 * * * *", "\x00 * * * *"])
 def test_validate_cron_invalid_is_still_200(client: FlaskClient, world: World, expression: str) -> None:
     response = client.post("/api/jobs/validate-cron", json={"cron_expression": expression},
                            headers=world.headers("alice"))
@@ -176,6 +178,11 @@ def test_preview_defaults_to_five_runs_in_the_scheduler_zone(client: FlaskClient
     ({"expression": "0 9 * * *", "count": 0}, "Validation error"),
     ({"expression": "0 9 * * *", "count": "many"}, "Validation error"),
     ({"expression": "0 9 * * *", "timezone": "Mars/Base"}, "Validation error"),
+    ({"expression": "0 9 * * *", "timezone": "Asia"}, "Validation error"),
+    ({"expression": "0 9 * * *", "timezone": "zone.tab"}, "Validation error"),
+    ({"expression": "0 9 * * *", "timezone": "../etc/passwd"}, "Validation error"),
+    ({"expression": "0 9 * * *", "timezone": ""}, "Validation error"),
+    ({"expression": "\u00b2 9 * * *"}, "Invalid cron expression"),
     ({"expression": "0 9 * * *", "start": "yesterday"}, "Validation error"),
     ({"expression": "0 9 * * 9"}, "Invalid cron expression"),
 ])

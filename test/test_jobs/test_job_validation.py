@@ -203,7 +203,7 @@ def test_body_that_is_a_json_array_is_400(client: FlaskClient, world: World) -> 
 
 WRONG_VALUES: dict[str, list[Any]] = {
     "name": [123, 1.5, True, [], {}, None, "", "   ", "n" * 256, "nul\x00name", "lone \ud800 surrogate"],
-    "cron_expression": [5, [], {}, None, "", "0 " * 51],
+    "cron_expression": [5, [], {}, None, "", "0 " * 51, "\u00b2 * * * *", "0 0 * * \u0663"],
     "target_url": [5, True, [], {}, "ftp://x.example", "http://e.example/" + "p" * 500, "http://e.example/\x00"],
     "github_owner": [5, [], {}, "a b", "a/b/c", "o" * 256],
     "github_repo": [5, [], {}, "a b", "../../etc", "r" * 256],
