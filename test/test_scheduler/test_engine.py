@@ -40,6 +40,12 @@ def test_the_engine_leads_and_health_shows_the_lease(leading: SchedulerEngine) -
     assert lease is not None and lease.holder_id == leading.runner_id
 
 
+def test_the_health_endpoint_reports_the_leader(fast_app: Flask, leading: SchedulerEngine) -> None:
+    body = fast_app.test_client().get("/api/health").get_json()
+    assert body["scheduler_leader"] is True and body["scheduler_running"] is True
+    assert body["lease_expires_at"] is not None and body["scheduled_jobs_count"] == 0
+
+
 def test_job_changes_in_this_process_reach_the_job_store_at_once(leading: SchedulerEngine) -> None:
     job = make_job("follow", "0 0 1 1 *", scheduled_since=utcnow())
     jobs_changed([job.id])
