@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import hashlib
+
 from passlib.hash import pbkdf2_sha256
 from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -31,6 +33,11 @@ class User(db.Model):
 
     def check_password(self, password: str) -> bool:
         return pbkdf2_sha256.verify(password, self.password_hash)
+
+    @property
+    def password_fingerprint(self) -> str:
+        """Carried in tokens: a password change alters it, so every token issued before stops working."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
 
     @property
     def is_admin(self) -> bool:

@@ -17,9 +17,11 @@ from src.routes.schemas.auth import (
     UserListSchema,
     UserMessageSchema,
     UserResponseSchema,
+    UserUpdatedSchema,
     UserUpdateSchema,
 )
 from src.services import preferences, users
+from src.services.auth_tokens import issue_tokens
 from src.utils.auth import role_required
 
 blp = Blueprint("users", __name__, url_prefix="/api/auth", description="User accounts and preferences")
@@ -68,7 +70,7 @@ def get_user(user_id: str) -> dict[str, Any]:
 @blp.route("/users/<user_id>", methods=["PUT"])
 @role_required()
 @blp.arguments(UserUpdateSchema)
-@blp.response(200, UserMessageSchema)
+@blp.response(200, UserUpdatedSchema)
 @blp.alt_response(401, **UNAUTHORIZED)
 @blp.alt_response(403, **FORBIDDEN)
 @blp.alt_response(404, **NOT_FOUND)
@@ -76,9 +78,13 @@ def get_user(user_id: str) -> dict[str, Any]:
 def update_user(data: dict[str, Any], user_id: str) -> dict[str, Any]:
     """Update a user (self or admin; only admins change role and is_active)
 
-    Changing your own password needs `current_password`.
+    Changing your own password needs `current_password`. A new password ends every session of the account;
+    when it is your own, the response carries fresh `access_token` and `refresh_token`.
     """
-    return {"message": "User updated", "user": users.update_user(current_user, user_id, data)}
+    own_password = "password" in data and user_id == current_user.id
+    user = users.update_user(current_user, user_id, data)
+    tokens = issue_tokens(user) if own_password else {}
+    return {"message": "User updated", "user": user, **tokens}
 
 
 @blp.route("/users/<user_id>", methods=["DELETE"])

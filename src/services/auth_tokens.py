@@ -8,7 +8,7 @@ from src.models.base import new_id
 
 
 def token_claims(user: User) -> dict[str, str]:
-    return {"role": user.role, "email": user.email}
+    return {"role": user.role, "email": user.email, "pwv": user.password_fingerprint}
 
 
 def issue_access_token(user: User, refresh_jti: str) -> str:

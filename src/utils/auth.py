@@ -22,7 +22,7 @@ def register_jwt_handlers(jwt: JWTManager) -> None:
     @jwt.user_lookup_loader
     def load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
         user = db.session.get(User, payload["sub"])
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or payload.get("pwv") != user.password_fingerprint:
             return None
         return user
 
@@ -32,7 +32,7 @@ def register_jwt_handlers(jwt: JWTManager) -> None:
 
     @jwt.user_lookup_error_loader
     def user_gone(_header: dict[str, Any], _payload: dict[str, Any]) -> ResponseReturnValue:
-        return error_response(401, "Invalid token", "The account of this token no longer exists or is deactivated.")
+        return error_response(401, "Invalid token", "The account of this token no longer exists, is deactivated or changed its password; log in again.")
 
     @jwt.unauthorized_loader
     def missing_token(reason: str) -> ResponseReturnValue:

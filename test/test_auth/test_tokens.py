@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from src.models import RevokedToken, User, db
 from src.models.base import utcnow
+from src.services.auth_tokens import token_claims
 from test.conftest import World
 from test.test_auth.conftest import assert_error, bearer, tokens
 
@@ -58,7 +59,9 @@ def test_a_role_change_applies_to_existing_tokens_at_once(client: FlaskClient, w
 
 def test_a_role_claim_that_differs_from_the_database_is_ignored(client: FlaskClient, world: World, app: Flask) -> None:
     with app.app_context():
-        forged = create_access_token(identity=world.id("victor"), additional_claims={"role": "admin"})
+        victor = db.session.get(User, world.id("victor"))
+        forged = create_access_token(identity=world.id("victor"),
+                                     additional_claims={**token_claims(victor), "role": "admin"})
     assert_error(client.get("/api/auth/users", headers=bearer(forged)), 403)
     assert client.get("/api/auth/me", headers=bearer(forged)).get_json()["user"]["role"] == "viewer"
 

@@ -143,6 +143,13 @@ class UserMessageSchema(UserResponseSchema):
     message = fields.String()
 
 
+class UserUpdatedSchema(UserMessageSchema):
+    """A password change ends every session of the account; changing your own returns fresh tokens."""
+
+    access_token = fields.String()
+    refresh_token = fields.String()
+
+
 class UserListSchema(Schema):
     count = fields.Integer()
     users = fields.List(fields.Nested(UserSchema))
