@@ -50,12 +50,12 @@ def test_job_changes_in_this_process_reach_the_job_store_at_once(leading: Schedu
     job = make_job("follow", "0 0 1 1 *", scheduled_since=utcnow())
     jobs_changed([job.id])
     assert wait_until(lambda: job.id in store_times(), timeout=3)
-    expected = VixieNext("0 0 1 1 *")
+    expected = cron_next("0 0 1 1 *")
     assert store_times()[job.id] == expected.timestamp()
     job.cron_expression = "0 9 * * 1-5"
     db.session.commit()
     jobs_changed([job.id])
-    assert wait_until(lambda: store_times().get(job.id) == VixieNext("0 9 * * 1-5").timestamp(), timeout=3)
+    assert wait_until(lambda: store_times().get(job.id) == cron_next("0 9 * * 1-5").timestamp(), timeout=3)
     job.is_active = False
     db.session.commit()
     jobs_changed([job.id])
@@ -83,7 +83,7 @@ def test_a_due_job_fires_through_apscheduler_with_its_fire_time(leading: Schedul
     assert 0 <= request.arrived - fire.timestamp() < 1.0
     assert wait_until(lambda: [e.status for e in executions_of(job.id)] == ["success"], timeout=5)
     # The next fire time is the cron's, written back to the store.
-    assert wait_until(lambda: store_times()[job.id] == VixieNext("0 0 1 1 *").timestamp(), timeout=3)
+    assert wait_until(lambda: store_times()[job.id] == cron_next("0 0 1 1 *").timestamp(), timeout=3)
 
 
 def test_fire_times_passed_while_no_leader_ran_are_recorded_missed(fast_app: Flask, receiver: Receiver) -> None:
@@ -136,7 +136,7 @@ def test_stopping_hands_the_lease_over_at_once(fast_app: Flask) -> None:
         assert scheduler_status()["scheduler_leader"] is False
 
 
-def VixieNext(expression: str) -> datetime:  # noqa: N802 - reads as a value
+def cron_next(expression: str) -> datetime:
     from src.utils.cron import parse_cron
 
     nxt = parse_cron(expression).next_run(utcnow(), "Asia/Tokyo")
