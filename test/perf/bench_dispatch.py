@@ -120,11 +120,11 @@ def fresh_database(kind: str) -> Iterator[str]:
         admin.dispose()
 
 
-def bench_app(database_url: str) -> Any:
+def bench_app(database_url: str, workers: int = 20) -> Any:
     app = create_app({"FLASK_ENV": "testing", "DATABASE_URL": database_url, "SCHEDULER_ENABLED": True,
                       "SECRET_KEY": "benchmark-secret-key-that-is-long-enough-000", "WEBHOOK_ALLOW_PRIVATE_TARGETS": True,
                       "MAIL_ENABLED": False, "ALLOW_DEFAULT_ADMIN": False, "RATELIMIT_ENABLED": False,
-                      "LOG_LEVEL": "warning"})
+                      "LOG_LEVEL": "warning", "SCHEDULER_MAX_WORKERS": workers})
     upgrade_database(app)
     return app
 
@@ -154,9 +154,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def bench_dispatch(kind: str, jobs: int) -> None:
+def bench_dispatch(kind: str, jobs: int, workers: int) -> None:
     with fresh_database(kind) as url, receiver_process() as (port, collect):
-        app = bench_app(url)
+        app = bench_app(url, workers)
         insert_jobs(app, jobs, lambda _i: "* * * * *", f"http://127.0.0.1:{port}/ok")
         with app.app_context():
             engine = start_engine(app)
@@ -179,7 +179,7 @@ def bench_dispatch(kind: str, jobs: int) -> None:
         per_job = Counter(job for job, _when, _arrived in requests)
         duplicates = sum(n - 1 for n in per_job.values() if n > 1)
         status = dict(rows)
-        print(f"[{kind}] dispatch of {jobs} jobs due at the same instant:")
+        print(f"[{kind}] dispatch of {jobs} jobs due at the same instant ({workers} workers):")
         print(f"    received {len(requests)} calls for {len(per_job)} jobs; duplicates {duplicates}; "
               f"missed {jobs - len(per_job)} (rows: {status})")
         if lags:
@@ -221,6 +221,7 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,mariadb")
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--startup", default="10000,100000", help="comma list of job counts ('' to skip)")
+    parser.add_argument("--workers", type=int, default=20, help="SCHEDULER_MAX_WORKERS for the dispatch run")
     parser.add_argument("--skip-dispatch", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("LOG_LEVEL", "warning")
@@ -230,7 +231,7 @@ def main() -> None:
         kinds.remove("mariadb")
     for kind in kinds:
         if not args.skip_dispatch:
-            bench_dispatch(kind, args.jobs)
+            bench_dispatch(kind, args.jobs, args.workers)
         for count in [int(c) for c in args.startup.split(",") if c]:
             bench_startup(kind, count)
 
