@@ -18,8 +18,9 @@ from marshmallow import EXCLUDE, Schema, fields, pre_load, validate, validates_s
 from marshmallow import ValidationError as SchemaError
 
 from src.models import Job
-from src.models.job_category import DEFAULT_CATEGORY_SLUG
+from src.services.categories import categories
 from src.services.cron_tools import parse_expression
+from src.services.pic_teams import pic_teams
 from src.utils.api_errors import REQUIRED_MESSAGE, ApiError, ValidationError
 from src.utils.cron import CronError
 from src.utils.schema_fields import Text
@@ -176,9 +177,6 @@ class JobContext:
 
     @classmethod
     def load(cls, settings: dict[str, Any], default_github_owner: str | None = None) -> JobContext:
-        from src.services.categories import categories
-        from src.services.pic_teams import pic_teams
-
         tz = ZoneInfo(settings["SCHEDULER_TIMEZONE"])
         return cls(categories=categories.active_slugs(), pic_teams=pic_teams.active_slugs(),
                    today=datetime.now(tz).date(), timezone=tz,
@@ -224,8 +222,6 @@ def check_job_values(values: dict[str, Any], current: Job | None, ctx: JobContex
                               "both are set).", error="Missing target configuration")
 
     problems: dict[str, list[str]] = {}
-    if "category" in out and out["category"] is None:
-        out["category"] = DEFAULT_CATEGORY_SLUG
     if changed("category") and out["category"] not in ctx.categories:
         problems["category"] = [f"No active category has the slug '{out['category']}'."]
     if changed("pic_team") and out["pic_team"] is not None and out["pic_team"] not in ctx.pic_teams:
