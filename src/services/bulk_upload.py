@@ -22,9 +22,9 @@ from src.models.job_category import DEFAULT_CATEGORY_SLUG
 from src.services.job_input import JobContext, check_job_values, load_job_input
 from src.services.job_queries import JobListQuery, job_filters
 from src.services.job_schedule import jobs_changed
-from src.services.jobs import announce_changes, apply_changes, commit_or_duplicate, duplicate_name
+from src.services.jobs import announce_changes, apply_changes
 from src.utils import notifications
-from src.utils.api_errors import ApiError, ValidationError
+from src.utils.api_errors import ApiError, ConflictError, ValidationError
 
 NAME_CHUNK = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,6 +59,11 @@ HEADER_TO_FIELD = {" ".join(alias.lower().split()): name for name, aliases in CO
 BOOLEAN_FIELDS = ("is_active", "enable_email_notifications", "notify_on_success")
 TEXT_FIELDS = ("cron_expression", "target_url", "github_owner", "github_repo", "github_workflow_name", "category",
                "end_date", "pic_team", "notification_emails")
+
+
+def _raced() -> ConflictError:
+    return ConflictError("A job with one of the file's names was created while it was being imported; nothing was "
+                         "stored, upload the file again.", error="Duplicate job name")
 
 
 class CsvFileError(ValidationError):
@@ -252,11 +257,15 @@ def _finish(result: ImportResult, actor: User) -> None:
                                                         for job in result.created])
         except IntegrityError:
             db.session.rollback()
-            raise duplicate_name("(a name in the file, created meanwhile)") from None
+            raise _raced() from None
     with db.session.no_autoflush:
         for job in result.created:
             notifications.broadcast_job_created(job, actor)
-    commit_or_duplicate("(a name in the file, created meanwhile)")
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise _raced() from None
     result.stored = True
     jobs_changed([job["id"] for job in result.jobs])
 
