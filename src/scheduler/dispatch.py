@@ -16,12 +16,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.base import BaseExecutor
 from flask import Flask
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from src.models import Job, JobExecution, db
 from src.models.base import new_id, utcnow
@@ -32,10 +33,13 @@ from src.scheduler.job_executor import CallContext, CallResult, CallSettings, Ta
 from src.utils import metrics
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_BATCH = 2000
 CLAIM_CHUNK = 100
 # Results are written together once a burst of claims and calls is over (at most this much later): fewer
 # transactions, and the notification work does not compete with the calls for the interpreter.
+DB_ATTEMPTS = 3
+DB_RETRY_SECONDS = 0.5
 RECORD_MIN_DELAY_SECONDS = 0.2
 RECORD_MAX_DELAY_SECONDS = 1.0
 
@@ -66,6 +70,20 @@ class _Finished:
     claim: Claim
     result: CallResult
     completed_at: datetime = field(default_factory=utcnow)
+
+
+def with_retries(step: Callable[[], T]) -> T:
+    """Run a database step again after a short pause when it fails (a restarting server, a lost connection)."""
+    attempt = 1
+    while True:
+        try:
+            return step()
+        except SQLAlchemyError:
+            if attempt >= DB_ATTEMPTS:
+                raise
+            log.warning("database step failed (attempt %d of %d); retrying", attempt, DB_ATTEMPTS, exc_info=True)
+            time.sleep(DB_RETRY_SECONDS * attempt)
+            attempt += 1
 
 
 def target_of(job: Any, default_owner: str | None) -> Target:
@@ -163,8 +181,8 @@ class Dispatcher:
             try:
                 self._claim_batch(batch)
             except Exception:
-                log.exception("claiming %d due runs failed; they will be recorded as missed by the next catch-up",
-                              len(batch))
+                log.exception("claiming %d due runs failed after %d attempts (database unavailable); they did not run",
+                              len(batch), DB_ATTEMPTS)
                 for due in batch:
                     self._finish_due(due)
             with self._idle:
@@ -180,9 +198,13 @@ class Dispatcher:
         now = utcnow()
         today = now.astimezone(self.zone).date()
         t = Job.__table__
-        with self.engine.connect() as conn:
-            jobs = {row.id: row for row in conn.execute(
-                select(t).where(t.c.id.in_(list({due.job_id for due in batch}))))}
+
+        def load_jobs() -> dict[str, Any]:
+            with self.engine.connect() as conn:
+                return {row.id: row for row in conn.execute(
+                    select(t).where(t.c.id.in_(list({due.job_id for due in batch}))))}
+
+        jobs = with_retries(load_jobs)
         rows: list[dict[str, Any]] = []
         plans: list[tuple[_Due, dict[str, Any], Target]] = []
         expired: list[str] = []
@@ -208,7 +230,8 @@ class Dispatcher:
                 row.update(status=STATUS_MISSED, completed_at=now, error_message=reason)
             rows.append(row)
             plans.append((due, row, target))
-        claimed = insert_claims(self.engine, rows)
+        # Idempotent: a retry after a commit whose answer was lost finds its own rows by id.
+        claimed = with_retries(lambda: insert_claims(self.engine, rows))
         missed: list[str] = []
         for due, row, target in plans:
             if row["id"] not in claimed:
@@ -284,7 +307,7 @@ class Dispatcher:
             finished = [item for item in batch if isinstance(item, _Finished)]
             missed = [eid for item in batch if isinstance(item, tuple) for eid in item[1]]
             try:
-                self._record(finished)
+                with_retries(lambda: self._record(finished))
             except Exception:
                 log.exception("recording %d finished runs failed", len(finished))
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from datetime import date, timedelta
 
+import pytest
 from flask import Flask
 
 from src.models import Job
@@ -118,3 +119,28 @@ def test_graceful_shutdown_waits_for_running_calls_up_to_the_bound(fast_app: Fla
         assert time.monotonic() - started < 5
         assert executions_of(quick.id)[0].status == "success"
         assert executions_of(stuck.id)[0].status == "failed"
+
+
+def test_a_database_step_is_retried_after_a_transient_failure() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from src.scheduler.dispatch import with_retries
+
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("INSERT", {}, Exception("server has gone away"))
+        return "claimed"
+
+    assert with_retries(flaky) == "claimed" and len(calls) == 3
+    calls.clear()
+
+    def down() -> str:
+        calls.append(1)
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    with pytest.raises(OperationalError):
+        with_retries(down)
+    assert len(calls) == 3
