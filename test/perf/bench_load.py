@@ -162,7 +162,7 @@ def main() -> int:
             try:
                 if requests.get(f"{base}/api/health", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         if args.scheduler == "separate":
             # Started after gunicorn, which empties the metrics directory; its gauges then show in /metrics.
