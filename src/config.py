@@ -67,7 +67,7 @@ def _as_str(name: str, raw: str) -> str:
 def _as_timezone(name: str, raw: str) -> str:
     try:
         ZoneInfo(raw.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(f"{name} must be an IANA time zone such as Asia/Tokyo, got {raw!r}") from None
     return raw.strip()
 

@@ -6,19 +6,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from src.utils.api_errors import ValidationError
-from src.utils.cron import CronError, CronSchedule, parse_cron
+from src.utils.cron import CronError, parse_cron
 
 # Far enough for any planning; the rarest schedule's 50 runs (leap days) still end before year 9999.
 MIN_START_YEAR = 1970
 MAX_START_YEAR = 9000
-
-
-def parse_expression(expression: str) -> CronSchedule:
-    """`parse_cron` for text from clients: cron syntax is ASCII, so other digits ("²", "٣") are refused here
-    rather than read as numbers."""
-    if not expression.isascii():
-        raise CronError("only ASCII letters, digits, spaces and * , - / are allowed")
-    return parse_cron(expression)
 
 
 def _invalid(exc: CronError) -> ValidationError:
@@ -29,7 +21,7 @@ def _invalid(exc: CronError) -> ValidationError:
 def validate_expression(expression: str) -> dict[str, Any]:
     """Always an answer, never an error: the editor calls this on every keystroke."""
     try:
-        schedule = parse_expression(expression)
+        schedule = parse_cron(expression)
     except CronError as exc:
         return {"valid": False, "error": "Invalid cron expression", "message": f"Invalid cron expression: {exc}."}
     return {"valid": True, "message": "Valid cron expression", "description": schedule.describe(),
@@ -39,7 +31,7 @@ def validate_expression(expression: str) -> dict[str, Any]:
 def preview(expression: str, count: int, tz_name: str, start: datetime | None) -> dict[str, Any]:
     """The next `count` fire times strictly after `start` (default now); a naive `start` is read in `tz_name`."""
     try:
-        schedule = parse_expression(expression)
+        schedule = parse_cron(expression)
     except CronError as exc:
         raise _invalid(exc) from None
     zone = ZoneInfo(tz_name)
@@ -57,7 +49,7 @@ def preview(expression: str, count: int, tz_name: str, start: datetime | None) -
 
 def describe(expression: str) -> dict[str, Any]:
     try:
-        schedule = parse_expression(expression)
+        schedule = parse_cron(expression)
     except CronError as exc:
         raise _invalid(exc) from None
     return {"expression": schedule.expression, "description": schedule.describe()}

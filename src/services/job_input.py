@@ -19,10 +19,9 @@ from marshmallow import ValidationError as SchemaError
 
 from src.models import Job
 from src.services.categories import categories
-from src.services.cron_tools import parse_expression
 from src.services.pic_teams import pic_teams
 from src.utils.api_errors import REQUIRED_MESSAGE, ApiError, ValidationError
-from src.utils.cron import CronError
+from src.utils.cron import CronError, parse_cron
 from src.utils.schema_fields import Text
 
 METADATA_MAX_BYTES = 32 * 1024
@@ -185,7 +184,7 @@ class JobContext:
     def normalized_cron(self, expression: str) -> str:
         if expression not in self.cron_cache:
             try:
-                self.cron_cache[expression] = parse_expression(expression).expression
+                self.cron_cache[expression] = parse_cron(expression).expression
             except CronError as exc:
                 raise ValidationError(f"Invalid cron expression: {exc}.", error="Invalid cron expression",
                                       details={"cron_expression": [str(exc)]}) from None

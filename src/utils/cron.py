@@ -123,6 +123,8 @@ class CronSchedule:
         text = expression.strip()
         if not text:
             raise CronError("the cron expression is empty")
+        if not text.isascii():
+            raise CronError("only ASCII letters, digits, spaces and * , - / are allowed")
         if len(text) > MAX_EXPRESSION_LENGTH:
             raise CronError(f"the cron expression is longer than {MAX_EXPRESSION_LENGTH} characters")
         if text.startswith("@"):

@@ -143,3 +143,9 @@ def test_expressions_are_normalised_and_pickle() -> None:
 ])
 def test_descriptions_use_a_24_hour_clock(expression: str, description: str) -> None:
     assert describe_cron(expression) == description
+
+
+@pytest.mark.parametrize("expression", ["² * * * *", "٣ * * * *", "0 0 * * ｍｏｎ"])
+def test_non_ascii_digits_and_names_are_rejected(expression: str) -> None:
+    with pytest.raises(CronError, match="ASCII"):
+        parse_cron(expression)

@@ -78,3 +78,8 @@ def test_env_example_documents_every_variable() -> None:
     text = (ROOT / ".env.example").read_text()
     missing = [s.name for s in SETTINGS if f"{s.name}=" not in text]
     assert missing == []
+
+
+def test_a_time_zone_directory_is_not_a_time_zone() -> None:
+    with pytest.raises(ConfigError, match="SCHEDULER_TIMEZONE"):
+        load_settings(environ={"SCHEDULER_TIMEZONE": "Asia"})
