@@ -4,6 +4,8 @@ Every serving process may run one worker thread. A row is claimed with a conditi
 sending with an expired claim, and due) that only one process can win; the claim pushes `next_attempt_at` ahead
 by `SENDING_TIMEOUT`, so a row whose process died mid-send is claimed again after that. Each attempt is counted;
 transient errors are retried with exponential backoff up to NOTIFICATION_MAX_ATTEMPTS, permanent ones fail at once.
+When a channel's server does not answer, its other due sends are deferred at once (one timeout per batch, not one
+per message), so a dead SMTP server never holds Slack back, and vice versa.
 """
 from __future__ import annotations
 
@@ -45,10 +47,10 @@ def _claim(delivery_id: str, now: datetime) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def _deliver(delivery_id: str, now: datetime) -> str:
+def _deliver(delivery_id: str, now: datetime) -> tuple[str, DeliveryError | None]:
     delivery = db.session.get(NotificationDelivery, delivery_id, populate_existing=True)
     if delivery is None:
-        return DELIVERY_FAILED
+        return DELIVERY_FAILED, None
     payload = json.loads(delivery.payload)
     subject, recipient, channel_name = delivery.subject, delivery.recipient, delivery.channel
     db.session.commit()  # no transaction (and no lock) is held while talking to SMTP or Slack
@@ -62,7 +64,7 @@ def _deliver(delivery_id: str, now: datetime) -> str:
         error = DeliveryError(f"unexpected error: {type(exc).__name__}: {exc}")
     delivery = db.session.get(NotificationDelivery, delivery_id, populate_existing=True)
     if delivery is None:
-        return DELIVERY_FAILED
+        return DELIVERY_FAILED, error
     if error is None:
         delivery.status, delivery.sent_at, delivery.last_error = DELIVERY_SENT, utcnow(), None
     else:
@@ -79,14 +81,27 @@ def _deliver(delivery_id: str, now: datetime) -> str:
     status = delivery.status
     with write_lock(db.engine):
         db.session.commit()
-    return status
+    return status, error
+
+
+def _defer_channel(channel: str, now: datetime) -> None:
+    """The channel's server is unreachable: push its other due sends back by the first retry delay, without counting
+    an attempt, so they neither wait out a timeout each nor crowd out the other channel's sends."""
+    with write_lock(db.engine):
+        db.session.execute(
+            update(NotificationDelivery)
+            .where(NotificationDelivery.channel == channel, NotificationDelivery.status == DELIVERY_PENDING,
+                   NotificationDelivery.next_attempt_at <= now)
+            .values(next_attempt_at=now + channel_for(channel).retry_delay(1))
+            .execution_options(synchronize_session=False))
+        db.session.commit()
 
 
 def process_due_deliveries(now: datetime | None = None, limit: int = BATCH_SIZE) -> dict[str, int]:
     """Claim and send up to `limit` due deliveries once; returns counts by outcome (sent, pending, failed)."""
     now = now or utcnow()
-    ids = db.session.scalars(
-        select(NotificationDelivery.id)
+    due = db.session.execute(
+        select(NotificationDelivery.id, NotificationDelivery.channel)
         .where(NotificationDelivery.status.in_((DELIVERY_PENDING, DELIVERY_SENDING)),
                NotificationDelivery.next_attempt_at <= now)
         .order_by(NotificationDelivery.next_attempt_at)
@@ -94,9 +109,15 @@ def process_due_deliveries(now: datetime | None = None, limit: int = BATCH_SIZE)
     ).all()
     db.session.commit()
     outcome = {DELIVERY_SENT: 0, DELIVERY_PENDING: 0, DELIVERY_FAILED: 0}
-    for delivery_id in ids:
-        if _claim(delivery_id, now):
-            outcome[_deliver(delivery_id, now)] += 1
+    unreachable: set[str] = set()
+    for delivery_id, channel in due:
+        if channel in unreachable or not _claim(delivery_id, now):
+            continue
+        status, error = _deliver(delivery_id, now)
+        outcome[status] += 1
+        if error is not None and error.unreachable:
+            unreachable.add(channel)
+            _defer_channel(channel, now)
     return outcome
 
 

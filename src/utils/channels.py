@@ -22,11 +22,13 @@ MAX_RETRY_DELAY_SECONDS = 3600
 
 
 class DeliveryError(Exception):
-    """A send that did not happen; `permanent` means retrying cannot help (bad address, rejected payload)."""
+    """A send that did not happen; `permanent` means retrying cannot help (bad address, rejected payload), and
+    `unreachable` that the server itself did not answer (so the channel's other sends would wait in vain too)."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,9 @@ class Channel:
             response = requests.post(url, json=body, timeout=self.timeout_seconds, allow_redirects=False,
                                      headers={"User-Agent": f"cron-job-scheduler/{__version__}"})
         except requests.Timeout:
-            raise DeliveryError(f"no answer within {self.timeout_seconds:g} s") from None
+            raise DeliveryError(f"no answer within {self.timeout_seconds:g} s", unreachable=True) from None
         except requests.ConnectionError as exc:
-            raise DeliveryError(f"connection failed: {_first_line(exc)}") from None
+            raise DeliveryError(f"connection failed: {_first_line(exc)}", unreachable=True) from None
         except requests.RequestException as exc:
             raise DeliveryError(f"request could not be sent: {_first_line(exc)}", permanent=True) from None
         if 200 <= response.status_code < 300:

@@ -70,7 +70,8 @@ class EmailChannel(Channel):
             raise DeliveryError(f"SMTP {exc.smtp_code}: {text[:200]}",
                                 permanent=exc.smtp_code in PERMANENT_SMTP_CODES) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"SMTP server {state.server}:{state.port} unavailable: {exc or type(exc).__name__}") from None
+            raise DeliveryError(f"SMTP server {state.server}:{state.port} unavailable: {exc or type(exc).__name__}",
+                                unreachable=True) from None
 
 
 def alert_fields(alert: JobAlert) -> list[tuple[str, str]]:

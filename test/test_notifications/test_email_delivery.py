@@ -12,7 +12,7 @@ from src.models.base import utcnow
 from src.services.notification_delivery import process_due_deliveries
 from src.utils import notifications as broadcast
 from test.conftest import World
-from test.test_notifications.conftest import SmtpServer, make_execution, make_job
+from test.test_notifications.conftest import SlackReceiver, SmtpServer, enable_slack, make_execution, make_job
 
 
 def body(message: object, subtype: str) -> str:
@@ -113,3 +113,22 @@ def test_a_line_break_in_a_job_name_cannot_inject_mail_headers(mctx: Flask, worl
     [message] = smtp.inbox
     assert message["Bcc"] is None and message["X-Envelope-To"] == "alice@example.com"
     assert message["Subject"] == "[Cron Scheduler] Job 'evil Bcc: victim@example.com' failed"
+
+
+def test_a_dead_smtp_server_costs_one_attempt_per_batch_and_does_not_hold_slack_back(
+        mctx: Flask, world: World, smtp: SmtpServer, slack: SlackReceiver) -> None:
+    smtp.stop()
+    enable_slack(slack.url)
+    job = make_job(world.id("alice"), enable_email_notifications=True,
+                   notification_emails="a@example.com, b@example.com, c@example.com")
+    broadcast.broadcast_job_failure(job, make_execution(job, "failed"))
+    db.session.commit()
+    now = utcnow()
+    assert process_due_deliveries(now) == {"sent": 1, "pending": 1, "failed": 0}
+    assert len(slack.posts) == 1
+    emails = db.session.scalars(select(NotificationDelivery).where(NotificationDelivery.channel == "email")).all()
+    assert sorted(e.attempts for e in emails) == [0, 0, 0, 1]
+    assert all(e.status == "pending" and e.next_attempt_at >= now + timedelta(seconds=30) for e in emails)
+    smtp.start()
+    assert process_due_deliveries(now + timedelta(minutes=2)) == {"sent": 4, "pending": 0, "failed": 0}
+    assert len(smtp.inbox) == 4
