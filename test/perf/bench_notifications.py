@@ -248,7 +248,7 @@ def run(url: str, jobs: int, users: int) -> None:
         calls, commit_ms = failing_batch(first, now + timedelta(minutes=1))
         report("B  repeat failures (throttled)    ", calls, commit_ms)
         outcome = process_due_deliveries(now + timedelta(minutes=1), limit=100)
-        print(f"   worker with SMTP down: {outcome} (email retried later, Slack sent)")
+        print(f"   worker with SMTP down: {outcome} (one email tried, the other emails deferred, Slack sent)")
 
         with smtp_server(port, delay=0.05) as sink:
             worker = DeliveryWorker(app, interval=0.1)
