@@ -37,7 +37,8 @@ def update_settings(changes: dict[str, Any]) -> SlackSettings:
     webhook_url = changes["webhook_url"] if "webhook_url" in changes else settings.webhook_url
     is_enabled = changes.get("is_enabled", settings.is_enabled)
     if is_enabled and not webhook_url:
-        raise ValidationError("Set webhook_url before enabling Slack.", details={"webhook_url": ["Required to enable Slack."]})
+        raise ValidationError("Set webhook_url before enabling Slack.",
+                              details={"webhook_url": ["Required to enable Slack."]})
     settings.webhook_url = webhook_url
     settings.is_enabled = is_enabled
     if "channel" in changes:

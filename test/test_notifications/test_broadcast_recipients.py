@@ -128,7 +128,8 @@ def test_missed_run_alerts_owner_and_admins_email_and_slack(mctx: Flask, world: 
     job = make_job(world.id("alice"))
     broadcast.broadcast_job_missed(job, make_execution(job, "missed", error=""))
     db.session.commit()
-    assert in_app(world) == {"alice": ["Job 'nightly-report' missed a run"], "root": ["Job 'nightly-report' missed a run"]}
+    missed = ["Job 'nightly-report' missed a run"]
+    assert in_app(world) == {"alice": missed, "root": missed}
     assert [(d.channel, d.recipient, d.event) for d in outbox()] == [
         ("email", "alice@example.com", "job_missed"), ("slack", "slack", "job_missed")]
 
@@ -139,7 +140,8 @@ def test_auto_pause_warns_owner_admins_by_email_disabled_preference_and_slack(
     job = make_job(world.id("alice"), end_date=date(2026, 11, 25))
     broadcast.broadcast_job_auto_paused(job)
     db.session.commit()
-    assert in_app(world) == {"alice": ["Job 'nightly-report' auto-paused"], "root": ["Job 'nightly-report' auto-paused"]}
+    paused = ["Job 'nightly-report' auto-paused"]
+    assert in_app(world) == {"alice": paused, "root": paused}
     assert sorted((d.channel, d.recipient) for d in outbox()) == [("email", "alice@example.com"), ("slack", "slack")]
     db.session.execute(db.delete(NotificationDelivery))
     set_prefs(world.id("alice"), email_on_job_disabled=False)

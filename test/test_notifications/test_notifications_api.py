@@ -121,7 +121,8 @@ def test_another_users_notification_is_404_and_unchanged(client: FlaskClient, ap
 
 
 def test_unknown_id_is_404(client: FlaskClient, world: World) -> None:
-    for path in ("/api/notifications/00000000-0000-0000-0000-000000000000/read", "/api/notifications/" + "x" * 300 + "/read"):
+    for note_id in ("00000000-0000-0000-0000-000000000000", "x" * 300):
+        path = f"/api/notifications/{note_id}/read"
         assert client.put(path, headers=world.headers("alice")).status_code == 404
     assert client.delete("/api/notifications/nope", headers=world.headers("alice")).status_code == 404
 
