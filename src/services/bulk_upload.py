@@ -22,7 +22,7 @@ from src.models.job_category import DEFAULT_CATEGORY_SLUG
 from src.services.job_input import JobContext, check_job_values, load_job_input
 from src.services.job_queries import JobListQuery, job_filters
 from src.services.job_schedule import jobs_changed
-from src.services.jobs import announce_changes, apply_changes
+from src.services.jobs import apply_changes
 from src.utils import notifications
 from src.utils.api_errors import ApiError, ConflictError, ValidationError
 
@@ -76,6 +76,7 @@ class ImportResult:
     atomic: bool
     created: list[Job] = field(default_factory=list)
     updated: list[Job] = field(default_factory=list)
+    changed: list[Job] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     stored: bool = False
     jobs: list[dict[str, Any]] = field(default_factory=list)
@@ -241,7 +242,7 @@ def _import_row(cells: dict[str, str], current: Job | None, actor: User, ctx: Jo
     changed = apply_changes(current, check_job_values(values, current, ctx), ctx)
     result.updated.append(current)  # counted even when nothing differs: the row was applied
     if changed:
-        announce_changes(current, changed, actor)
+        result.changed.append(current)
 
 
 def _finish(result: ImportResult, actor: User) -> None:
@@ -258,9 +259,7 @@ def _finish(result: ImportResult, actor: User) -> None:
         except IntegrityError:
             db.session.rollback()
             raise _raced() from None
-    with db.session.no_autoflush:
-        for job in result.created:
-            notifications.broadcast_job_created(job, actor)
+    notifications.broadcast_jobs_imported(result.created, result.changed, actor)
     try:
         db.session.commit()
     except IntegrityError:

@@ -204,6 +204,25 @@ def broadcast_job_created(job: Job, actor: User | None) -> None:
 
 
 @_never_in_the_way
+def broadcast_jobs_imported(created: list[Job], changed: list[Job], actor: User | None) -> None:
+    """A CSV import: one summary per person (admins and owners of changed jobs), never one notification per row."""
+    if not created and not changed:
+        return
+    owners = {job.created_by for job in [*created, *changed]} or {None}
+    exclude = actor.id if actor else None
+    people: dict[str, Recipient] = {}
+    for owner_id in owners:
+        for person in audience_for(owner_id).watchers(exclude=exclude):
+            people.setdefault(person.id, person)
+    paused = sum(1 for job in changed if not job.is_active)
+    message = (f"{_actor_name(actor)} imported jobs from CSV: {len(created)} created, {len(changed)} changed"
+               f"{f' ({paused} of them paused)' if paused else ''}.")
+    alert = JobAlert(event="jobs_imported", level="info", title="Jobs imported from CSV", message=message,
+                     job_id=None, job_name="", link=job_link(None))
+    _add_in_app(people.values(), alert, None)
+
+
+@_never_in_the_way
 def broadcast_job_updated(job: Job, actor: User | None, changed_fields: list[str]) -> None:
     """A job's configuration changed."""
     changed = f": {', '.join(sorted(changed_fields))}" if changed_fields else ""

@@ -271,3 +271,28 @@ def test_big_import_is_one_batch(client: FlaskClient, world: World, app: Flask) 
         assert db.session.scalar(select(func.count()).select_from(Job)) == 600
     again = upload(client, world, HEADER + rows.replace("*/5", "*/10")).get_json()
     assert (again["created_count"], again["updated_count"]) == (0, 600)
+
+
+def notifications_of(client: FlaskClient, world: World, user: str) -> list[dict[str, Any]]:
+    return client.get("/api/notifications", headers=world.headers(user)).get_json()["notifications"]
+
+
+def test_an_import_notifies_each_person_once_not_once_per_row(client: FlaskClient, world: World) -> None:
+    rows = "".join(f"import-{i},0 9 * * *,Enable,http://127.0.0.1/a\n" for i in range(25))
+    assert upload(client, world, HEADER + rows).get_json()["created_count"] == 25
+    admin_inbox = notifications_of(client, world, "root")
+    assert [n["title"] for n in admin_inbox] == ["Jobs imported from CSV"]
+    assert "25 created, 0 changed" in admin_inbox[0]["message"]
+    assert notifications_of(client, world, "alice") == []
+
+
+def test_owners_hear_once_when_an_admin_import_pauses_their_jobs(client: FlaskClient, world: World,
+                                                                 make_job) -> None:
+    make_job("alice", name="alices-1")
+    make_job("alice", name="alices-2")
+    before = len(notifications_of(client, world, "alice"))
+    body = upload(client, world, "name,Status\nalices-1,Disable\nalices-2,Disable\n", user="root").get_json()
+    assert body["updated_count"] == 2
+    inbox = notifications_of(client, world, "alice")
+    assert len(inbox) == before + 1
+    assert "2 changed (2 of them paused)" in inbox[0]["message"]
