@@ -24,6 +24,10 @@ class UploadSchema(Schema):
     file = Upload(required=True, metadata={"description": "The CSV file (UTF-8, with or without BOM)"})
 
 
+class BulkUploadRequestSchema(BulkUploadFormSchema, UploadSchema):
+    """The whole multipart body as documented: webargs reads the file and the options from two locations."""
+
+
 @blp.route("", methods=["GET"])
 @role_required()
 @blp.arguments(JobListQuerySchema, location="query")
@@ -59,6 +63,7 @@ def export(args: dict[str, Any]) -> Response:
 @role_required("admin", "user")
 @blp.arguments(BulkUploadFormSchema, location="form")
 @blp.arguments(UploadSchema, location="files")
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": BulkUploadRequestSchema}}})
 @blp.response(200, BulkUploadResultSchema)
 @blp.alt_response(413, schema=ErrorSchema)
 def bulk(options: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:

@@ -296,3 +296,11 @@ def test_owners_hear_once_when_an_admin_import_pauses_their_jobs(client: FlaskCl
     inbox = notifications_of(client, world, "alice")
     assert len(inbox) == before + 1
     assert "2 changed (2 of them paused)" in inbox[0]["message"]
+
+
+def test_openapi_documents_the_file_and_every_option(client: FlaskClient) -> None:
+    spec = client.get("/api/openapi.json").get_json()
+    body = spec["paths"]["/api/jobs/bulk-upload"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    schema = spec["components"]["schemas"][body["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert set(schema["properties"]) == {"file", "dry_run", "atomic", "default_github_owner"}
+    assert schema["required"] == ["file"]
