@@ -8,6 +8,7 @@ or notification never delays the next call. Manual runs use the same pool and co
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -88,8 +89,6 @@ def with_retries(step: Callable[[], T]) -> T:
 
 def target_of(job: Any, default_owner: str | None) -> Target:
     """The call target of a Job row (ORM object or Core row)."""
-    import json
-
     try:
         meta = json.loads(job.job_metadata) if job.job_metadata else {}
     except ValueError:
@@ -135,10 +134,6 @@ class Dispatcher:
     def run_claimed(self, claim: Claim) -> None:
         """Make the call of an already inserted execution row (manual runs) in the bounded pool."""
         self._start(claim)
-
-    def busy(self) -> int:
-        with self._idle:
-            return self._inflight
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every started call is recorded (tests, graceful shutdown)."""
