@@ -1,6 +1,7 @@
 """POST /api/jobs/{id}/execute and POST /api/jobs/test-run for every role, real calls, and bad input."""
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -148,3 +149,14 @@ def test_a_test_run_body_that_is_not_json_is_a_400(client: FlaskClient, world: W
     response = client.post("/api/jobs/test-run", headers={**world.headers("alice"), "Content-Type": "application/json"},
                            data="{not json")
     assert response.status_code == 400
+
+
+def test_a_manual_run_of_a_slow_target_returns_at_once(app: Flask, client: FlaskClient, world: World,
+                                                       receiver: Receiver) -> None:
+    job_id = add_job(app, "slow", world.id("alice"), target_url=receiver.url("/hang/2"))
+    started = time.monotonic()
+    response = client.post(f"/api/jobs/{job_id}/execute", headers=world.headers("alice"))
+    assert response.status_code == 200 and time.monotonic() - started < 1.0
+    execution_id = response.get_json()["execution_id"]
+    assert execution_of(client, world, execution_id)["status"] == "running"
+    assert wait_until(lambda: execution_of(client, world, execution_id)["status"] == "success", timeout=10)

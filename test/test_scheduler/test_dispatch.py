@@ -144,3 +144,15 @@ def test_a_database_step_is_retried_after_a_transient_failure() -> None:
     with pytest.raises(OperationalError):
         with_retries(down)
     assert len(calls) == 3
+
+
+def test_a_run_skipped_for_max_instances_is_recorded_missed_with_the_reason(fast_app: Flask,
+                                                                            receiver: Receiver) -> None:
+    with fast_app.app_context():
+        job = make_job("busy", target_url=receiver.url("/ok"))
+        dispatcher = get_dispatcher(fast_app)
+        dispatcher.submit_due(job.id, utcnow(), missed_reason="Missed: 3 earlier runs of this job were still running")
+        assert dispatcher.wait_idle(10)
+        [execution] = executions_of(job.id)
+    assert execution.status == "missed" and "3 earlier runs" in (execution.error_message or "")
+    assert receiver.received() == []
