@@ -14,13 +14,23 @@ from src.scheduler.engine import start_engine, stop_engine
 log = logging.getLogger(__name__)
 
 
+def _exit_on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def start_scheduling(app: Flask) -> None:
-    """Join the leader election when SCHEDULER_ENABLED (API processes); stop gracefully at interpreter exit."""
+    """Join the leader election when SCHEDULER_ENABLED (API processes); stop gracefully at interpreter exit.
+
+    A server that leaves SIGTERM at its default (the development server) would die without running exit
+    handlers, so SIGTERM is turned into a normal exit there; servers with their own handler (gunicorn) keep it.
+    """
     if not app.config.get("SCHEDULER_ENABLED"):
         log.info("SCHEDULER_ENABLED=false: this process serves the API only")
         return
     start_engine(app)
     atexit.register(stop_engine, app)
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 
 def run_scheduler_only(app: Flask) -> int:
