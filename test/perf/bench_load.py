@@ -1,6 +1,6 @@
 """Load benchmark: gunicorn (production settings) with 10,000 jobs while the scheduler fires 1,000 jobs a minute.
 
-    .venv/bin/python test/perf/bench_load.py [--duration 30] [--connections 8] [--scheduler in-workers|separate]
+    .venv/bin/python test/perf/bench_load.py [--duration 60] [--connections 4] [--scheduler in-workers|separate]
                                              [--workers 2] [--threads 8] [--database-url URL]
 
 Seeds a scratch database (a temporary SQLite file unless --database-url names an empty scratch database) with
@@ -120,7 +120,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--firing", type=int, default=1_000, help="jobs that fire every minute")
     parser.add_argument("--duration", type=int, default=60, help="seconds per endpoint (a minute holds one firing burst)")
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", default=os.environ.get("GUNICORN_WORKERS", "2"))
     parser.add_argument("--threads", default=os.environ.get("GUNICORN_THREADS", "8"))
     parser.add_argument("--database-url", help="an empty scratch database (default: a temporary SQLite file)")
