@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from src.config import ConfigError, load_settings  # noqa: E402  (needs the project root on sys.path)
-from src.utils.logging import RequestIdFilter, make_formatter  # noqa: E402
+from src.utils.logging import RedactingFormatter, RequestIdFilter, make_formatter  # noqa: E402
 
 try:
     SETTINGS = load_settings()
@@ -64,9 +64,10 @@ class ServiceLogger(Logger):
         for handler in self.error_log.handlers:
             handler.setFormatter(formatter)
             handler.addFilter(RequestIdFilter())
-        if SETTINGS["LOG_FORMAT"] == "json":
-            for handler in self.access_log.handlers:
-                handler.setFormatter(formatter)
+        # Access lines keep gunicorn's text layout in text mode, but are scrubbed like every other line.
+        access_formatter = formatter if SETTINGS["LOG_FORMAT"] == "json" else RedactingFormatter("%(message)s")
+        for handler in self.access_log.handlers:
+            handler.setFormatter(access_formatter)
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if SETTINGS["LOG_FORMAT"] != "json":

@@ -28,7 +28,7 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"""(?ix)
         (["']?\b[a-z_]*(?:password|passwd|secret|token|authorization|api_key|apikey|webhook_url|signature)
         [a-z_]*["']?\s*[:=]\s*)
-        ("[^"]*"|'[^']*'|[^\s,;&}\]]+)"""), rf"\1{REDACTED}"),
+        (?!\[REDACTED\]|bearer\s|basic\s)("[^"]*"|'[^']*'|[^\s,;&}\]]+)"""), rf"\1{REDACTED}"),
     # Slack webhook URLs carry their secret in the path; GitHub tokens; passwords inside URLs.
     (re.compile(r"https?://hooks\.slack(?:-gov)?\.com/\S+"), f"https://hooks.slack.com/{REDACTED}"),
     (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), REDACTED),
@@ -57,12 +57,14 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class TextFormatter(logging.Formatter):
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-
+class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+class TextFormatter(RedactingFormatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
 
 
 class JsonFormatter(logging.Formatter):

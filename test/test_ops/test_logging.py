@@ -92,9 +92,15 @@ def test_text_lines_carry_the_request_id(make_app: Callable[..., Flask]) -> None
     ("WEBHOOK_SIGNING_SECRET='topsecret'", "topsecret"),
     ("Authorization: Basic YWxpY2U6cGFzcw==", "YWxpY2U6cGFzcw=="),
     (SLACK, "XXXXXXXXXXXXXXXXXXXXXXXX"),
+    (f'127.0.0.1 "GET /api/health?access_token={JWT}&password=pw-9 HTTP/1.1" 200', "pw-9"),
 ])
 def test_redaction_removes_each_kind_of_secret(raw: str, secret: str) -> None:
     assert secret not in redact(raw)
+
+
+def test_redaction_leaves_one_marker_per_secret() -> None:
+    assert redact(f"Authorization: Bearer {JWT}") == "Authorization: Bearer [REDACTED]"
+    assert redact(f"?access_token={JWT}&x=1") == "?access_token=[REDACTED]&x=1"
 
 
 def test_redaction_keeps_ordinary_text() -> None:
