@@ -290,6 +290,10 @@ def folders() -> list[tuple[str, str, list[Req]]]:
         Req("Execution statistics", "GET", "/api/executions/statistics",
             keys=("total_executions", "successful_executions", "failed_executions", "running_executions",
                   "success_rate", "average_duration_seconds", "range")),
+        Req("Metrics count the executions", "GET", "/metrics", token="metricsToken", json_response=False,
+            description="Executions run in the leading worker; /metrics merges every worker of the host.",
+            script=(expect("a successful webhook run", 'pm.expect(pm.response.text()).to.match(/cron_executions_total\\{[^}]*status="success"[^}]*\\} [1-9]/)'),
+                    expect("a failed run", 'pm.expect(pm.response.text()).to.match(/cron_executions_total\\{[^}]*status="failed"[^}]*\\} [1-9]/)'))),
     ]
     notifications = [
         Req("List notifications (the failure)", "GET", "/api/notifications", token="userAccessToken",
