@@ -82,7 +82,7 @@ schemathesis() {
     # folder: schemathesis reads schemathesis.toml (the pinned ids) and keeps its example database there.
     (cd "$work" && timeout 600 "$ROOT/.venv/bin/st" run "$base/api/openapi.json" \
         --header "Authorization: Bearer $token" \
-        --checks not_a_server_error,response_schema_conformance \
+        --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
         --exclude-path /api/auth/logout \
         --max-examples 50 --seed 20261126 --request-timeout 20 --workers 2 \
         --report junit --report-junit-path "$ARTIFACTS/schemathesis.xml")
