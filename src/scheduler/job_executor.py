@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-import requests
+from urllib3 import BaseHTTPResponse, Timeout
+from urllib3 import exceptions as http_errors
 
 from src import __version__
 from src.models.job import EXECUTION_TYPE_GITHUB, EXECUTION_TYPE_WEBHOOK
-from src.scheduler.http_guard import address_refusal, blocked_reason, http_session
+from src.scheduler.http_guard import address_refusal, blocked_reason, pool_manager
 
 MAX_OUTPUT_BYTES = 64 * 1024
 MAX_REDIRECTS = 3
@@ -195,60 +196,63 @@ def _send(url: str, headers: dict[str, str], body: bytes, allow_private: bool,
           limit: float) -> tuple[int, str, str | None]:
     """POST with a total deadline; follow only same-origin 307/308 redirects; read at most 64 KiB."""
     deadline = time.monotonic() + limit
-    session = http_session(allow_private)
+    manager = pool_manager(allow_private)
     for _ in range(MAX_REDIRECTS + 1):
         remaining = max(deadline - time.monotonic(), 0.05)
         try:
-            response = session.post(url, data=body, headers=headers, timeout=(remaining, remaining),
-                                    allow_redirects=False, stream=True)
-        except requests.RequestException as exc:
+            response = manager.request("POST", url, body=body, headers=headers,
+                                       timeout=Timeout(connect=remaining, read=remaining), redirect=False,
+                                       retries=False, preload_content=False)
+        except (http_errors.HTTPError, ValueError) as exc:
             raise _request_failure(exc, url, limit) from None
+        complete = False
         try:
-            if response.is_redirect:
+            if response.get_redirect_location():
                 location = urljoin(url, response.headers.get("Location", ""))
-                if response.status_code not in (307, 308) or not _same_origin(url, location):
+                if response.status not in (307, 308) or not _same_origin(url, location):
                     raise _Failure("Redirect refused",
-                                   f"The target answered HTTP {response.status_code} redirecting to {location}; "
+                                   f"The target answered HTTP {response.status} redirecting to {location}; "
                                    "redirects to another host (or that change the method) are not followed.",
-                                   response.status_code)
+                                   response.status)
                 url = location
                 continue
-            output = _read_capped(response, deadline, limit)
-            return response.status_code, response.reason or "", output
+            output, complete = _read_capped(response, deadline, limit)
+            return response.status, response.reason or "", output
         finally:
-            response.close()
+            if not complete:  # unread bytes left: the connection cannot serve another request
+                response.close()
+            response.release_conn()
     raise _Failure("Redirect refused", f"More than {MAX_REDIRECTS} redirects; the call was abandoned.")
 
 
-def _read_capped(response: requests.Response, deadline: float, limit: float) -> str | None:
+def _read_capped(response: BaseHTTPResponse, deadline: float, limit: float) -> tuple[str | None, bool]:
+    """The body's first 64 KiB as text, and whether the body ended (so the connection can be reused)."""
     chunks: list[bytes] = []
+    complete = False
     size = 0
     try:
         while size < MAX_OUTPUT_BYTES:
             if time.monotonic() > deadline:
                 raise _Failure("Timeout", f"Timed out after {limit:g} s while reading the response.",
-                               response.status_code)
-            chunk = response.raw.read(min(READ_CHUNK, MAX_OUTPUT_BYTES - size), decode_content=True)
+                               response.status)
+            chunk = response.read(min(READ_CHUNK, MAX_OUTPUT_BYTES - size), decode_content=True)
             if not chunk:
+                complete = True
                 break
             chunks.append(chunk)
             size += len(chunk)
-    except requests.RequestException as exc:
-        raise _request_failure(exc, response.url, limit) from None
-    except Exception as exc:  # urllib3 read errors (timeouts, resets) arrive unwrapped from raw.read
-        if isinstance(exc, _Failure):
-            raise
-        if "timed out" in str(exc).lower():
-            raise _Failure("Timeout", f"Timed out after {limit:g} s while reading the response.",
-                           response.status_code) from None
-        raise _Failure("Connection error", f"The connection broke while reading the response: {exc}",
-                       response.status_code) from None
+    except http_errors.TimeoutError:
+        raise _Failure("Timeout", f"Timed out after {limit:g} s while reading the response.",
+                       response.status) from None
+    except http_errors.HTTPError as exc:
+        raise _Failure("Connection error", f"The connection broke while reading the response: {_short(str(exc))}",
+                       response.status) from None
     if not chunks:
-        return None
-    return b"".join(chunks).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+        return None, complete
+    return b"".join(chunks).decode("utf-8", errors="replace").replace("\x00", "\ufffd"), complete
 
 
-def _request_failure(exc: requests.RequestException, url: str, limit: float) -> _Failure:
+def _request_failure(exc: Exception, url: str, limit: float) -> _Failure:
     try:
         host = urlsplit(url).netloc
     except ValueError:
@@ -256,19 +260,19 @@ def _request_failure(exc: requests.RequestException, url: str, limit: float) -> 
     blocked = blocked_reason(exc)
     if blocked is not None:
         return _Failure("Target not allowed", _blocked_message(blocked.host, blocked.address, blocked.kind))
-    if isinstance(exc, requests.Timeout):
-        return _Failure("Timeout", f"Timed out after {limit:g} s waiting for {host}.")
     text = str(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        return _Failure("TLS error", f"TLS handshake with {host} failed: {_short(text)}")
-    if isinstance(exc, requests.ConnectionError):
+    if isinstance(exc, http_errors.NameResolutionError):
+        return _Failure("Unknown host", f"The host name of {host} could not be resolved.")
+    # urllib3 2 derives NewConnectionError from ConnectTimeoutError: test it before timeouts.
+    if isinstance(exc, (http_errors.NewConnectionError, http_errors.ProtocolError)):
         if "Connection refused" in text or f"[Errno {errno.ECONNREFUSED}]" in text:
             return _Failure("Connection refused", f"Connection refused by {host}.")
-        if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
-            return _Failure("Unknown host", f"The host name of {host} could not be resolved.")
         return _Failure("Connection error", f"Could not connect to {host}: {_short(text)}")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                        requests.exceptions.InvalidSchema)):
+    if isinstance(exc, http_errors.TimeoutError):
+        return _Failure("Timeout", f"Timed out after {limit:g} s waiting for {host}.")
+    if isinstance(exc, http_errors.SSLError):
+        return _Failure("TLS error", f"TLS handshake with {host} failed: {_short(text)}")
+    if isinstance(exc, (http_errors.LocationValueError, ValueError)):
         return _Failure("Invalid target", f"The target URL is invalid: {_short(text)}")
     return _Failure("Request error", f"The call to {host} failed: {_short(text)}")
 
