@@ -5,6 +5,11 @@ queued at that moment, reads the jobs in one query and inserts all claims in one
 (job_id, scheduled_for) decides who runs), then hands the claimed calls to a bounded thread pool. Worker threads
 only make HTTP calls; one completer thread writes results in batches and adds notifications, so a slow database
 or notification never delays the next call. Manual runs use the same pool and completer.
+
+Fire times about to come (within `PREPARE_AHEAD_SECONDS`, read from the job store by the engine) are claimed
+ahead by `prepare`, so at the fire time only the calls remain: 1,000 jobs due at the same instant start their
+calls at once instead of after 1,000 claims. When APScheduler then hands over such a fire time, it is already
+claimed and nothing more happens. A job paused or deleted inside that short window still runs that once.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -31,6 +36,7 @@ from src.models.job_execution import (STATUS_FAILED, STATUS_MISSED, STATUS_RUNNI
                                       TRIGGER_SCHEDULED)
 from src.scheduler.db_access import chunks, insert_claims, runner_id, write_lock
 from src.scheduler.job_executor import CallContext, CallResult, CallSettings, Target, call_target
+from src.scheduler.store import MAX_INSTANCES
 from src.utils import metrics
 
 log = logging.getLogger(__name__)
@@ -43,6 +49,10 @@ DB_ATTEMPTS = 3
 DB_RETRY_SECONDS = 0.5
 RECORD_MIN_DELAY_SECONDS = 0.2
 RECORD_MAX_DELAY_SECONDS = 1.0
+PREPARE_AHEAD_SECONDS = 2.0
+PREPARED_MEMORY = timedelta(minutes=10)
+MAX_INSTANCES_REASON = (f"Missed: {MAX_INSTANCES} earlier runs of this job were still running, so this one was "
+                        "skipped (max_instances).")
 
 
 @dataclass
@@ -118,6 +128,10 @@ class Dispatcher:
         self._inflight = 0
         self._calling = 0  # calls in progress: result writing waits for a burst to end
         self._calling_lock = threading.Lock()
+        # Fire times claimed ahead: the key until APScheduler hands it over, the claims until their instant.
+        self._prepared: dict[tuple[str, datetime], Claim] = {}
+        self._prepared_lock = threading.Lock()
+        self._running_per_job: dict[str, int] = {}
         self._idle = threading.Condition()
         self._closed = False
         self._claimer = threading.Thread(target=self._claim_loop, name="cron-claimer", daemon=True)
@@ -130,6 +144,39 @@ class Dispatcher:
                    missed_reason: str | None = None) -> None:
         """Queue a fire time for claiming (never blocks the scheduler's thread)."""
         self._due.put(_Due(job_id, scheduled_for, on_done, missed_reason))
+
+    def prepare(self, upcoming: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
+        """Claim fire times that come within seconds and start their calls exactly at the fire time; return the
+        (job id, fire time) pairs claimed now.
+
+        A job that already has MAX_INSTANCES calls running is left to the normal path, which applies the limit.
+        """
+        now = utcnow()
+        with self._prepared_lock:
+            for key in [key for key in self._prepared if key[1] < now - PREPARED_MEMORY]:
+                del self._prepared[key]
+            fresh = [_Due(job_id, when) for job_id, when in upcoming
+                     if (job_id, when) not in self._prepared and when > now
+                     and self._running_per_job.get(job_id, 0) < MAX_INSTANCES]
+        if not fresh or self._closed:
+            return []
+        claims: dict[datetime, list[Claim]] = {}
+        for part in chunks(fresh, CLAIM_CHUNK):
+            for claim in self._claim_chunk(part):
+                claims.setdefault(claim.scheduled_for or now, []).append(claim)
+        with self._prepared_lock:
+            for group in claims.values():
+                for claim in group:
+                    self._prepared[(claim.job_id, claim.scheduled_for or now)] = claim
+        for when, group in claims.items():
+            timer = threading.Timer(max(0.0, (when - utcnow()).total_seconds()), self._release, args=(group,))
+            timer.daemon = True
+            timer.start()
+        return [(claim.job_id, when) for when, group in claims.items() for claim in group]
+
+    def _release(self, group: list[Claim]) -> None:
+        for claim in group:
+            self._start(claim)
 
     def run_claimed(self, claim: Claim) -> None:
         """Make the call of an already inserted execution row (manual runs) in the bounded pool."""
@@ -186,10 +233,40 @@ class Dispatcher:
     def _claim_batch(self, batch: list[_Due]) -> None:
         # Claim in small chunks and start each chunk's calls at once: the first calls go out after one short
         # transaction instead of after the whole burst is claimed.
+        batch = self._limit_instances([due for due in batch if not self._take_prepared(due)])
         for part in chunks(batch, CLAIM_CHUNK):
-            self._claim_chunk(part)
+            for claim in self._claim_chunk(part):
+                self._start(claim)
 
-    def _claim_chunk(self, batch: list[_Due]) -> None:
+    def _limit_instances(self, batch: list[_Due]) -> list[_Due]:
+        """Apply max_instances over every run of the job in this process, this batch's included (APScheduler
+        counts only the runs it handed over itself)."""
+        with self._prepared_lock:
+            counts = dict(self._running_per_job)
+        for due in batch:
+            if due.missed_reason is not None:
+                continue
+            if counts.get(due.job_id, 0) >= MAX_INSTANCES:
+                due.missed_reason = MAX_INSTANCES_REASON
+            else:
+                counts[due.job_id] = counts.get(due.job_id, 0) + 1
+        return batch
+
+    def _take_prepared(self, due: _Due) -> bool:
+        """A fire time claimed ahead: hand APScheduler's completion callback to that run."""
+        with self._prepared_lock:
+            claim = self._prepared.pop((due.job_id, due.scheduled_for), None)
+            if claim is None:
+                return False
+            finished = claim.on_done is not None  # set to a no-op marker when the call already ended
+            if not finished:
+                claim.on_done = due.on_done
+        if finished:
+            self._finish_due(due)
+        return True
+
+    def _claim_chunk(self, batch: list[_Due]) -> list[Claim]:
+        """Insert the claims of `batch`; the claims this process won and must call (missed ones are recorded)."""
         now = utcnow()
         today = now.astimezone(self.zone).date()
         t = Job.__table__
@@ -214,7 +291,8 @@ class Dispatcher:
                 continue
             target = target_of(job, self.settings.default_github_owner)
             row = {"id": new_id(), "job_id": job.id, "trigger_type": TRIGGER_SCHEDULED,
-                   "scheduled_for": due.scheduled_for, "started_at": now, "execution_type": target.execution_type,
+                   "scheduled_for": due.scheduled_for, "started_at": max(now, due.scheduled_for),
+                   "execution_type": target.execution_type,
                    "target": target.description, "runner_id": self.runner_id, "status": STATUS_RUNNING,
                    "completed_at": None, "error_message": None}
             lag = (now - due.scheduled_for).total_seconds()
@@ -228,6 +306,7 @@ class Dispatcher:
         # Idempotent: a retry after a commit whose answer was lost finds its own rows by id.
         claimed = with_retries(lambda: insert_claims(self.engine, rows))
         missed: list[str] = []
+        won: list[Claim] = []
         for due, row, target in plans:
             if row["id"] not in claimed:
                 self._finish_due(due)
@@ -236,12 +315,13 @@ class Dispatcher:
                 metrics.observe_execution(STATUS_MISSED, row["execution_type"], None)
                 self._finish_due(due)
             else:
-                self._start(Claim(row["id"], row["job_id"], TRIGGER_SCHEDULED, target, now, due.scheduled_for,
-                                  due.on_done))
+                won.append(Claim(row["id"], row["job_id"], TRIGGER_SCHEDULED, target, row["started_at"],
+                                 due.scheduled_for, due.on_done))
         if missed:
             self._done.put(("missed", missed))
         if expired:
             self._pause_expired(expired)
+        return won
 
     def _finish_due(self, due: _Due) -> None:
         if due.on_done is not None:
@@ -257,6 +337,8 @@ class Dispatcher:
     def _start(self, claim: Claim) -> None:
         with self._idle:
             self._inflight += 1
+        with self._prepared_lock:
+            self._running_per_job[claim.job_id] = self._running_per_job.get(claim.job_id, 0) + 1
         try:
             self._pool.submit(self._call, claim)
         except RuntimeError:  # pool shut down: record the run as interrupted instead of losing it
@@ -273,6 +355,7 @@ class Dispatcher:
                 self._calling -= 1
 
     def _call_and_queue(self, claim: Claim) -> None:
+        claim.started_at = utcnow()
         context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
                               scheduled_for=claim.scheduled_for)
         try:
@@ -310,11 +393,25 @@ class Dispatcher:
             except Exception:
                 log.exception("notifications for %d runs failed", len(finished) + len(missed))
             for item in finished:
-                if item.claim.on_done is not None:
-                    item.claim.on_done()
+                self._ended(item.claim)
             with self._idle:
                 self._inflight -= len(finished)
                 self._idle.notify_all()
+
+    def _ended(self, claim: Claim) -> None:
+        """Release the job's running count and APScheduler's instance (a prepared run whose hand-over from
+        APScheduler has not come yet gets a marker instead, and the hand-over completes at once)."""
+        with self._prepared_lock:
+            remaining = self._running_per_job.get(claim.job_id, 1) - 1
+            if remaining > 0:
+                self._running_per_job[claim.job_id] = remaining
+            else:
+                self._running_per_job.pop(claim.job_id, None)
+            on_done = claim.on_done
+            if on_done is None and claim.scheduled_for is not None:
+                claim.on_done = _noop
+        if on_done is not None:
+            on_done()
 
     def _wait_for_quiet(self) -> None:
         if self._closed:
@@ -332,7 +429,7 @@ class Dispatcher:
         for item in finished:
             result = item.result
             duration = max((item.completed_at - item.claim.started_at).total_seconds(), result.duration_seconds)
-            params.append({"b_id": item.claim.execution_id,
+            params.append({"b_id": item.claim.execution_id, "b_started_at": item.claim.started_at,
                            "b_status": STATUS_SUCCESS if result.ok else STATUS_FAILED,
                            "b_completed_at": item.completed_at, "b_duration": round(duration, 6),
                            "b_response_status": result.status_code,
@@ -343,7 +440,8 @@ class Dispatcher:
                 lag = (item.claim.started_at - item.claim.scheduled_for).total_seconds()
             metrics.observe_execution(params[-1]["b_status"], item.claim.target.execution_type, lag)
         statement = (update(table).where(table.c.id == bindparam("b_id"))
-                     .values(status=bindparam("b_status"), completed_at=bindparam("b_completed_at"),
+                     .values(status=bindparam("b_status"), started_at=bindparam("b_started_at"),
+                             completed_at=bindparam("b_completed_at"),
                              duration_seconds=bindparam("b_duration"),
                              response_status=bindparam("b_response_status"),
                              error_message=bindparam("b_error_message"), output=bindparam("b_output")))
@@ -374,6 +472,10 @@ class Dispatcher:
             with self.write_lock:
                 db.session.commit()
             db.session.remove()
+
+
+def _noop() -> None:
+    """Marks a prepared run that ended before APScheduler handed its fire time over."""
 
 
 class ClaimingExecutor(BaseExecutor):

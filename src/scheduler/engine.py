@@ -3,26 +3,28 @@
 Threads: the lease thread renews (leader) or tries to take (standby) the lease; the coordinator thread starts
 APScheduler when the lease is won and stops it when lost, reconciles the job store with the jobs table (on
 `jobs_changed` in this process at once, and by polling a cheap count/max(updated_at) every second for changes
-made by other processes), and runs maintenance. APScheduler runs only in the leading process; its due runs go to
+made by other processes), and runs maintenance; the prepare thread, while leading, hands the fire times of the
+next seconds to the dispatcher to claim ahead. APScheduler runs only in the leading process; its due runs go to
 the dispatcher, which claims each fire time in the database before calling.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 
 from src.models import Job, apscheduler_jobs, db
 from src.models.base import utcnow
 from src.scheduler.db_access import chunks, runner_id, write_lock
-from src.scheduler.dispatch import ClaimingExecutor, Dispatcher, get_dispatcher
+from src.scheduler.dispatch import (MAX_INSTANCES_REASON, PREPARE_AHEAD_SECONDS, ClaimingExecutor, Dispatcher,
+                                    get_dispatcher)
 from src.scheduler.leader import LeaderLease
 from src.scheduler.recovery import fail_interrupted, fail_stale_runs, record_missed_runs
 from src.scheduler.store import MAX_INSTANCES, BatchingJobStore, job_state_row
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 STANDBY_RETRY_SECONDS = 1.0
 MAINTENANCE_SECONDS = 30.0
+PREPARE_POLL_SECONDS = 0.25
 INSERT_CHUNK = 5000
 
 
@@ -71,7 +74,8 @@ class SchedulerEngine:
         self._stop = threading.Event()
         self._last_maintenance = 0.0
         self._threads = [threading.Thread(target=self._lease_loop, name="cron-lease", daemon=True),
-                         threading.Thread(target=self._coordinate_loop, name="cron-coordinator", daemon=True)]
+                         threading.Thread(target=self._coordinate_loop, name="cron-coordinator", daemon=True),
+                         threading.Thread(target=self._prepare_loop, name="cron-prepare", daemon=True)]
 
     # ----- public
     def start(self) -> None:
@@ -157,6 +161,47 @@ class SchedulerEngine:
             except Exception:
                 log.exception("scheduler coordination step failed; retrying")
 
+    # ----- prepare thread
+    def _prepare_loop(self) -> None:
+        while not self._stop.is_set():
+            if self.is_leader:
+                try:
+                    self._advance(self.dispatcher.prepare(self._upcoming()))
+                except Exception:
+                    log.exception("claiming upcoming fire times ahead failed; they are claimed when due")
+            self._stop.wait(PREPARE_POLL_SECONDS)
+
+    def _upcoming(self) -> list[tuple[str, datetime]]:
+        """(job id, fire time) of the job store's fire times in the next PREPARE_AHEAD_SECONDS."""
+        now = utcnow().timestamp()
+        column = apscheduler_jobs.c.next_run_time
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(apscheduler_jobs.c.id, column)
+                                .where(column > now, column <= now + PREPARE_AHEAD_SECONDS)).all()
+        return [(job_id, datetime.fromtimestamp(when, timezone.utc)) for job_id, when in rows]
+
+    def _advance(self, prepared: list[tuple[str, datetime]]) -> None:
+        """Move the job store past fire times claimed ahead, as APScheduler would after firing them, so at the
+        fire time APScheduler has nothing left to do and the calls have the interpreter to themselves. The
+        update only applies while the row still points at that fire time."""
+        scheduler = self._scheduler
+        if not prepared or scheduler is None:
+            return
+        rows = []
+        for job_id, when in prepared:
+            trigger = self._trigger(job_id, self._known[job_id]) if job_id in self._known else None
+            if trigger is None:
+                continue
+            state = job_state_row(job_id, trigger, trigger.get_next_fire_time(when, when), self.grace)
+            rows.append({"b_id": job_id, "b_when": when.timestamp(), "b_next": state["next_run_time"],
+                         "b_state": state["job_state"]})
+        table = apscheduler_jobs
+        statement = (update(table).where(table.c.id == bindparam("b_id"), table.c.next_run_time == bindparam("b_when"))
+                     .values(next_run_time=bindparam("b_next"), job_state=bindparam("b_state")))
+        with scheduler._jobstores_lock, self.write_lock, self.engine.begin() as conn:
+            for part in chunks(rows):
+                conn.execute(statement, part)
+
     def _become_leader(self) -> None:
         started = utcnow()
         previous, self._previous_holder = self._previous_holder, None
@@ -192,10 +237,8 @@ class SchedulerEngine:
         metrics.set_scheduler_state(False, 0)
 
     def _on_max_instances(self, event: JobSubmissionEvent) -> None:
-        reason = (f"Missed: {MAX_INSTANCES} earlier runs of this job were still running, so this one was skipped "
-                  "(max_instances).")
         for run_time in event.scheduled_run_times:
-            self.dispatcher.submit_due(event.job_id, run_time, missed_reason=reason)
+            self.dispatcher.submit_due(event.job_id, run_time, missed_reason=MAX_INSTANCES_REASON)
 
     def _forget(self, job_ids: set[str]) -> None:
         for job_id in job_ids:

@@ -156,3 +156,39 @@ def test_a_run_skipped_for_max_instances_is_recorded_missed_with_the_reason(fast
         [execution] = executions_of(job.id)
     assert execution.status == "missed" and "3 earlier runs" in (execution.error_message or "")
     assert receiver.received() == []
+
+
+def test_a_fire_time_claimed_ahead_is_called_at_its_instant_and_the_hand_over_adds_nothing(
+        fast_app: Flask, receiver: Receiver) -> None:
+    with fast_app.app_context():
+        job = make_job("ahead", target_url=receiver.url("/ok"))
+        dispatcher = get_dispatcher(fast_app)
+        fire = utcnow().replace(microsecond=0) + timedelta(seconds=2)
+        assert dispatcher.prepare([(job.id, fire)]) == [(job.id, fire)]
+        [claim] = executions_of(job.id)
+        assert claim.status == "running" and claim.scheduled_for == fire
+        assert receiver.received() == []
+        assert dispatcher.prepare([(job.id, fire)]) == []  # already claimed: not again
+        time.sleep(max(0.0, (fire - utcnow()).total_seconds()) + 0.5)
+        [request] = receiver.received("/ok")
+        assert 0 <= request.arrived - fire.timestamp() < 0.5
+        handed_over = []
+        dispatcher.submit_due(job.id, fire, lambda: handed_over.append(True))
+        assert dispatcher.wait_idle(10)
+        [execution] = executions_of(job.id)
+    assert handed_over == [True]
+    assert execution.status == "success"
+    assert 0 <= (execution.started_at - fire).total_seconds() < 0.5
+    assert len(receiver.received()) == 1
+
+
+def test_max_instances_counts_every_running_call_of_the_job(fast_app: Flask, receiver: Receiver) -> None:
+    with fast_app.app_context():
+        job = make_job("slow", target_url=receiver.url("/hang/3"))
+        dispatcher = get_dispatcher(fast_app)
+        base = utcnow().replace(microsecond=0)
+        for offset in range(4):
+            dispatcher.submit_due(job.id, base - timedelta(seconds=offset))
+        assert dispatcher.wait_idle(15)
+        statuses = sorted(e.status for e in executions_of(job.id))
+    assert statuses == ["failed", "failed", "failed", "missed"]

@@ -86,6 +86,23 @@ def test_a_due_job_fires_through_apscheduler_with_its_fire_time(leading: Schedul
     assert wait_until(lambda: store_times()[job.id] == cron_next("0 0 1 1 *").timestamp(), timeout=3)
 
 
+def test_the_leader_claims_the_next_seconds_ahead_and_moves_the_store_on(leading: SchedulerEngine,
+                                                                         receiver: Receiver) -> None:
+    job = make_job("ahead", "0 0 1 1 *", target_url=receiver.url("/ok"), scheduled_since=utcnow())
+    jobs_changed([job.id])
+    assert wait_until(lambda: job.id in store_times(), timeout=3)
+    fire = utcnow().replace(microsecond=0) + timedelta(seconds=3)
+    assert leading._scheduler is not None
+    leading._scheduler.modify_job(job.id, next_run_time=fire)
+    # Before the fire time: the run is claimed and the store already points at the next cron time.
+    assert wait_until(lambda: [e.status for e in executions_of(job.id)] == ["running"], timeout=3)
+    assert store_times()[job.id] == cron_next("0 0 1 1 *").timestamp()
+    assert utcnow() < fire and receiver.received() == []
+    [request] = receiver.wait_for(1, timeout=5)
+    assert 0 <= request.arrived - fire.timestamp() < 0.5
+    assert wait_until(lambda: [e.status for e in executions_of(job.id)] == ["success"], timeout=5)
+
+
 def test_fire_times_passed_while_no_leader_ran_are_recorded_missed(fast_app: Flask, receiver: Receiver) -> None:
     with fast_app.app_context():
         since = utcnow() - timedelta(minutes=5)
