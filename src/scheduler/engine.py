@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -178,7 +178,8 @@ class SchedulerEngine:
         with self.engine.connect() as conn:
             rows = conn.execute(select(apscheduler_jobs.c.id, column)
                                 .where(column > now, column <= now + PREPARE_AHEAD_SECONDS)).all()
-        return [(job_id, datetime.fromtimestamp(when, timezone.utc)) for job_id, when in rows]
+        # In the scheduler's zone, as APScheduler hands fire times over (X-Cron-Scheduled-For shows that offset).
+        return [(job_id, datetime.fromtimestamp(when, self.zone)) for job_id, when in rows]
 
     def _advance(self, prepared: list[tuple[str, datetime]]) -> None:
         """Move the job store past fire times claimed ahead, as APScheduler would after firing them, so at the

@@ -79,7 +79,7 @@ def test_a_due_job_fires_through_apscheduler_with_its_fire_time(leading: Schedul
     assert leading._scheduler is not None
     leading._scheduler.modify_job(job.id, next_run_time=fire)
     [request] = receiver.wait_for(1, timeout=5)
-    assert request.headers["X-Cron-Scheduled-For"] == fire.isoformat()
+    assert request.headers["X-Cron-Scheduled-For"] == fire.astimezone(leading.zone).isoformat()
     assert 0 <= request.arrived - fire.timestamp() < 1.0
     assert wait_until(lambda: [e.status for e in executions_of(job.id)] == ["success"], timeout=5)
     # The next fire time is the cron's, written back to the store.
@@ -100,6 +100,7 @@ def test_the_leader_claims_the_next_seconds_ahead_and_moves_the_store_on(leading
     assert utcnow() < fire and receiver.received() == []
     [request] = receiver.wait_for(1, timeout=5)
     assert 0 <= request.arrived - fire.timestamp() < 0.5
+    assert request.headers["X-Cron-Scheduled-For"] == fire.astimezone(leading.zone).isoformat()
     assert wait_until(lambda: [e.status for e in executions_of(job.id)] == ["success"], timeout=5)
 
 
