@@ -51,6 +51,7 @@ RECORD_MIN_DELAY_SECONDS = 0.2
 RECORD_MAX_DELAY_SECONDS = 1.0
 PREPARE_AHEAD_SECONDS = 2.0
 PREPARED_MEMORY = timedelta(minutes=10)
+ONE_MICROSECOND = timedelta(microseconds=1)
 MAX_INSTANCES_REASON = (f"Missed: {MAX_INSTANCES} earlier runs of this job were still running, so this one was "
                         "skipped (max_instances).")
 
@@ -175,8 +176,31 @@ class Dispatcher:
         return [(claim.job_id, when) for when, group in claims.items() for claim in group]
 
     def _release(self, group: list[Claim]) -> None:
+        """At the fire time: mark the claims started in the database first (a new leader gives unstarted claims of
+        a dead one back, so they run late instead of being lost), then make the calls."""
+        when = group[0].scheduled_for or utcnow()
+        started = max(utcnow(), when + ONE_MICROSECOND)
+        try:
+            live = with_retries(lambda: self._mark_started([claim.execution_id for claim in group], started))
+        except Exception:
+            log.exception("marking %d runs due at %s started failed; they did not run", len(group), when)
+            live = set()
         for claim in group:
-            self._start(claim)
+            if claim.execution_id in live:
+                self._start(claim)
+            else:  # given back by a new leader, or the database was unavailable: not ours to call
+                self._hand_back(claim)
+
+    def _mark_started(self, ids: list[str], started: datetime) -> set[str]:
+        table = JobExecution.__table__
+        live: set[str] = set()
+        with self.write_lock, self.engine.begin() as conn:
+            for part in chunks(ids):
+                conn.execute(update(table).where(table.c.id.in_(part), table.c.status == STATUS_RUNNING)
+                             .values(started_at=started))
+                live.update(conn.scalars(select(table.c.id).where(table.c.id.in_(part),
+                                                                  table.c.started_at == started)))
+        return live
 
     def run_claimed(self, claim: Claim) -> None:
         """Make the call of an already inserted execution row (manual runs) in the bounded pool."""
@@ -290,6 +314,7 @@ class Dispatcher:
                 self._finish_due(due)
                 continue
             target = target_of(job, self.settings.default_github_owner)
+            # A claim taken ahead keeps started_at == scheduled_for until its call starts (see _release).
             row = {"id": new_id(), "job_id": job.id, "trigger_type": TRIGGER_SCHEDULED,
                    "scheduled_for": due.scheduled_for, "started_at": max(now, due.scheduled_for),
                    "execution_type": target.execution_type,
@@ -407,6 +432,11 @@ class Dispatcher:
                 self._running_per_job[claim.job_id] = remaining
             else:
                 self._running_per_job.pop(claim.job_id, None)
+        self._hand_back(claim)
+
+    def _hand_back(self, claim: Claim) -> None:
+        """Complete APScheduler's side of a run (its instance count), now or when it hands the fire time over."""
+        with self._prepared_lock:
             on_done = claim.on_done
             if on_done is None and claim.scheduled_for is not None:
                 claim.on_done = _noop

@@ -26,7 +26,7 @@ from src.scheduler.db_access import chunks, runner_id, write_lock
 from src.scheduler.dispatch import (MAX_INSTANCES_REASON, PREPARE_AHEAD_SECONDS, ClaimingExecutor, Dispatcher,
                                     get_dispatcher)
 from src.scheduler.leader import LeaderLease
-from src.scheduler.recovery import fail_interrupted, fail_stale_runs, record_missed_runs
+from src.scheduler.recovery import fail_interrupted, fail_stale_runs, record_missed_runs, release_unstarted
 from src.scheduler.store import MAX_INSTANCES, BatchingJobStore, job_state_row
 from src.scheduler.trigger import VixieCronTrigger
 from src.utils import metrics
@@ -207,6 +207,7 @@ class SchedulerEngine:
         started = utcnow()
         previous, self._previous_holder = self._previous_holder, None
         if previous and previous != self.runner_id:
+            release_unstarted([previous])
             fail_interrupted(runner_ids=[previous], reason=f"its scheduler process ({previous}) stopped")
         fail_stale_runs(started, self.timeout)
         self._marker = self._read_marker()

@@ -60,6 +60,21 @@ def fail_interrupted(*, runner_ids: Iterable[str] | None = None, started_before:
     return len(found)
 
 
+def release_unstarted(runner_ids: Iterable[str]) -> int:
+    """Give back the fire times a dead leader claimed ahead but never started (started_at still equals
+    scheduled_for): this leader then runs them late within the grace period, or records them missed."""
+    ids = [r for r in runner_ids if r]
+    if not ids:
+        return 0
+    t = JobExecution.__table__
+    with write_lock(db.engine), db.engine.begin() as conn:
+        released = conn.execute(t.delete().where(t.c.status == STATUS_RUNNING, t.c.runner_id.in_(ids),
+                                                 t.c.started_at == t.c.scheduled_for)).rowcount
+    if released:
+        log.warning("gave back %d fire times claimed ahead by a stopped scheduler (%s)", released, ", ".join(ids))
+    return released
+
+
 def fail_stale_runs(now: datetime, timeout_seconds: float) -> int:
     """Any run still `running` well past the call timeout belongs to a process that died."""
     bound = now - timedelta(seconds=timeout_seconds + STALE_MARGIN_SECONDS)

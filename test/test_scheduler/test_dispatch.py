@@ -192,3 +192,32 @@ def test_max_instances_counts_every_running_call_of_the_job(fast_app: Flask, rec
         assert dispatcher.wait_idle(15)
         statuses = sorted(e.status for e in executions_of(job.id))
     assert statuses == ["failed", "failed", "failed", "missed"]
+
+
+def test_a_claim_given_back_before_its_fire_time_is_not_called(fast_app: Flask, receiver: Receiver) -> None:
+    from src.scheduler.recovery import release_unstarted
+
+    with fast_app.app_context():
+        job = make_job("given-back", target_url=receiver.url("/ok"))
+        dispatcher = get_dispatcher(fast_app)
+        fire = utcnow().replace(microsecond=0) + timedelta(seconds=2)
+        assert dispatcher.prepare([(job.id, fire)]) == [(job.id, fire)]
+        assert release_unstarted([dispatcher.runner_id]) == 1  # what a new leader does with a dead one's claims
+        time.sleep(max(0.0, (fire - utcnow()).total_seconds()) + 0.5)
+        assert executions_of(job.id) == []
+    assert receiver.received() == []
+
+
+def test_a_started_claim_is_not_given_back(fast_app: Flask, receiver: Receiver) -> None:
+    from src.scheduler.recovery import release_unstarted
+
+    with fast_app.app_context():
+        job = make_job("started", target_url=receiver.url("/hang/3"))
+        dispatcher = get_dispatcher(fast_app)
+        fire = utcnow().replace(microsecond=0) + timedelta(seconds=2)
+        dispatcher.prepare([(job.id, fire)])
+        time.sleep(max(0.0, (fire - utcnow()).total_seconds()) + 0.5)
+        assert release_unstarted([dispatcher.runner_id]) == 0
+        assert dispatcher.wait_idle(10)
+        [execution] = executions_of(job.id)
+    assert execution.status == "failed" and len(receiver.received()) == 1

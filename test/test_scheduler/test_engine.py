@@ -171,3 +171,28 @@ def minute_marks(after: datetime, until: datetime) -> list[datetime]:
     return marks
 
 
+
+
+def test_a_dead_leaders_claims_taken_ahead_but_never_started_run_late_or_are_recorded_missed(
+        fast_app: Flask, receiver: Receiver) -> None:
+    with fast_app.app_context():
+        fire = utcnow().replace(second=0, microsecond=0)  # the last minute mark: within the grace or just past it
+        job = make_job("claimed-ahead", "* * * * *", target_url=receiver.url("/ok"),
+                       scheduled_since=fire - timedelta(minutes=1, seconds=1))
+        db.session.add(JobExecution(job_id=job.id, scheduled_for=fire - timedelta(minutes=1), status="success",
+                                    trigger_type="scheduled", started_at=fire - timedelta(minutes=1)))
+        db.session.add(SchedulerLease(name="scheduler", holder_id="host:1:dead", acquired_at=utcnow(),
+                                      renewed_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.add(JobExecution(job_id=job.id, status="running", trigger_type="scheduled", scheduled_for=fire,
+                                    started_at=fire, runner_id="host:1:dead"))
+        db.session.commit()
+        engine = start_engine(fast_app)
+        try:
+            assert wait_until(lambda: engine.is_leader, timeout=10)
+            assert wait_until(lambda: [e.status for e in executions_of(job.id) if e.scheduled_for == fire]
+                              in (["success"], ["missed"]), timeout=10)
+            [row] = [e for e in executions_of(job.id) if e.scheduled_for == fire]
+            assert row.runner_id == engine.runner_id
+            assert len(receiver.received("/ok")) == (1 if row.status == "success" else 0)
+        finally:
+            stop_engine(fast_app, timeout=2)
