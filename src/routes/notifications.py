@@ -23,7 +23,7 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/notifications", desc
 @blp.alt_response(401, schema=ErrorSchema, description="Missing, invalid, expired or revoked token")
 def list_notifications(args: dict[str, Any]) -> dict[str, Any]:
     """List your notifications, newest first (paged: default 20, max 100; unread_only, from, to)"""
-    return notifications.list_notifications(current_user.id, args["page"], args["per_page"], args["unread_only"],
+    return notifications.list_notifications(current_user.id, args["page"], args["limit"], args["unread_only"],
                                             args.get("from_"), args.get("to"))
 
 

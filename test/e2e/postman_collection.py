@@ -96,7 +96,7 @@ def poll_execution(variable: str) -> tuple[str, ...]:
         "    postman.setNextRequest(pm.info.requestName);",
         "} else {",
         '    pm.collectionVariables.set("pollTries", 0);',
-        f'    pm.test("execution finished", () => pm.expect(body.execution.status).to.not.eql("running"));',
+        '    pm.test("execution finished", () => pm.expect(body.execution.status).to.not.eql("running"));',
         "}",
     )
 

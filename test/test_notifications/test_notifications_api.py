@@ -73,9 +73,12 @@ def test_unread_only_and_time_range_filter(client: FlaskClient, app: Flask, worl
     assert body["total"] == 4 and not any(n["is_read"] for n in body["notifications"])
     body = client.get("/api/notifications?from=2026-11-20T13:00:00%2B00:00&to=2026-11-20T15:00:00Z",
                       headers=headers).get_json()
-    assert sorted(n["title"] for n in body["notifications"]) == ["alice #1", "alice #1", "alice #2"]
+    # A date-time `to` is included, as in every list's range.
+    assert sorted(n["title"] for n in body["notifications"]) == ["alice #1", "alice #1", "alice #2", "alice #3"]
+    # A date covers its whole day in SCHEDULER_TIMEZONE (Asia/Tokyo): 2026-11-20 ends at 15:00 UTC.
     assert client.get("/api/notifications?to=2026-11-19", headers=headers).get_json()["total"] == 0
-    assert client.get("/api/notifications?to=2026-11-20", headers=headers).get_json()["total"] == 6
+    assert client.get("/api/notifications?to=2026-11-20", headers=headers).get_json()["total"] == 5
+    assert client.get("/api/notifications?to=2026-11-21", headers=headers).get_json()["total"] == 6
 
 
 @pytest.mark.parametrize("query", ["page=0", "page=abc", "per_page=0", "per_page=-5", "unread_only=maybe",

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from src.routes.schemas.common import PageArgsSchema, PageFieldsSchema
 from src.models.notification_preferences import PREFERENCE_DEFAULTS
 from src.models.ui_preferences import JOBS_TABLE_COLUMN_DEFAULTS
 from src.models.user import ROLES
@@ -28,8 +29,6 @@ USERNAME_RULES = [validate.Length(min=USERNAME_MIN_LENGTH, max=USERNAME_MAX_LENG
                   validate.Regexp(f"^{USERNAME_PATTERN.pattern}$",
                                   error="Use letters, digits, '.', '_' and '-' only, starting with a letter or digit.")]
 PASSWORD_RULES = validate.Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)
-MAX_PAGE_SIZE = 200
-DEFAULT_PAGE_SIZE = 20
 
 
 class StrictBoolean(fields.Boolean):
@@ -88,19 +87,8 @@ class UserUpdateSchema(NonEmptySchema):
     is_active = StrictBoolean(metadata={"description": "Admins only"})
 
 
-class UserListQuerySchema(Schema):
-    """The contract's paging: `page` and `limit` (alias `per_page`, at most 200); neither means everything."""
-
-    page = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
-    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    per_page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-
-    @post_load
-    def page_size(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        limit = data.pop("per_page", None) or data.get("limit")
-        if "page" in data or limit is not None:
-            return {"page": data.get("page", 1), "limit": limit or DEFAULT_PAGE_SIZE}
-        return {}
+class UserListQuerySchema(PageArgsSchema):
+    """The contract's paging; neither parameter means every user."""
 
 
 class UnwrapPreferencesSchema(NonEmptySchema):
@@ -150,13 +138,9 @@ class UserUpdatedSchema(UserMessageSchema):
     refresh_token = fields.String()
 
 
-class UserListSchema(Schema):
+class UserListSchema(PageFieldsSchema):
     count = fields.Integer()
     users = fields.List(fields.Nested(UserSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    limit = fields.Integer()
-    total_pages = fields.Integer()
 
 
 class DeletedUserSchema(Schema):

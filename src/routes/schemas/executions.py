@@ -1,58 +1,24 @@
 """Request and response bodies of the execution endpoints (run, test-run, history, statistics)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from marshmallow import EXCLUDE, Schema, fields, post_load, pre_load, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
 from src.models.base import utcnow
+from src.routes.schemas.common import PageArgsSchema, PageFieldsSchema, TimeBound, check_range
 from src.models.job_execution import STATUSES
 from src.services.executions import ExecutionQuery
 
-MAX_PAGE_SIZE = 200
-DEFAULT_PAGE_SIZE = 20
-MIN_YEAR, MAX_YEAR = 1970, 9000
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30),
           "90d": timedelta(days=90), "all": None}
 
 
-class TimeBound(fields.Field):
-    """An ISO date (a whole day in SCHEDULER_TIMEZONE) or an ISO date-time (no offset = SCHEDULER_TIMEZONE)."""
+class _PagedQuery(PageArgsSchema):
+    ALWAYS_PAGED = True
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date | datetime:
-        if not isinstance(value, str) or len(value) > 40:
-            raise SchemaError("Must be an ISO date (YYYY-MM-DD) or date-time.")
-        try:
-            if len(value) == 10:
-                day = date.fromisoformat(value)
-                if not MIN_YEAR <= day.year <= MAX_YEAR:
-                    raise SchemaError(f"The year must be between {MIN_YEAR} and {MAX_YEAR}.")
-                return day
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise SchemaError("Must be an ISO date (YYYY-MM-DD) or date-time.") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"]))
-        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            raise SchemaError(f"The year must be between {MIN_YEAR} and {MAX_YEAR}.")
-        return parsed
-
-
-def _bound(value: date | datetime | None, *, end: bool) -> datetime | None:
-    """A date-only `to` covers its whole day (exclusive next midnight); a date-time `to` is inclusive."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value + timedelta(microseconds=1) if end else value
-    zone = ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"])
-    return datetime.combine(value + timedelta(days=1) if end else value, time(0), zone)
-
-
-class _PagedQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
@@ -61,30 +27,22 @@ class _PagedQuery(Schema):
     trigger_type = fields.String(validate=validate.OneOf(["scheduled", "manual"]))
     execution_type = fields.String(validate=validate.OneOf(["github_actions", "webhook"]))
     start = TimeBound(data_key="from", metadata={"description": "ISO date or date-time (started_at >=)"})
-    end = TimeBound(data_key="to", metadata={"description": "ISO date (whole day) or date-time (inclusive)"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000_000))
-    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    per_page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    end = TimeBound(end=True, data_key="to", metadata={"description": "ISO date (whole day) or date-time (inclusive)"})
 
     @validates_schema
-    def consistent(self, data: dict[str, Any], **_kwargs: Any) -> None:
+    def known_statuses(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if "status" in data:
             unknown = [s for s in data["status"].split(",") if s.strip() and s.strip() not in STATUSES]
             if unknown:
                 raise SchemaError(f"Unknown status {', '.join(unknown)}; use {', '.join(STATUSES)}.", "status")
-        if "limit" in data and "per_page" in data and data["limit"] != data["per_page"]:
-            raise SchemaError("Give limit or per_page (its alias), not two different values.", "per_page")
 
-    @post_load
-    def to_query(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        start, end = _bound(data.get("start"), end=False), _bound(data.get("end"), end=True)
-        if start is not None and end is not None and start >= end:
-            raise SchemaError("'from' must be before 'to'.", "from")
+    def finish(self, data: dict[str, Any]) -> dict[str, Any]:
+        start, end = data.get("start"), data.get("end")
+        check_range(start, end)
         statuses = [s.strip() for s in data.get("status", "").split(",") if s.strip()] or None
         query = ExecutionQuery(job_id=data.get("job_id"), statuses=statuses, trigger_type=data.get("trigger_type"),
                                execution_type=data.get("execution_type"), start=start, end=end)
-        return {"query": query, "page": data["page"],
-                "limit": data.get("limit") or data.get("per_page") or DEFAULT_PAGE_SIZE}
+        return {"query": query, "page": data["page"], "limit": data["limit"]}
 
 
 class JobExecutionListQuerySchema(_PagedQuery):
@@ -103,16 +61,15 @@ class StatisticsQuerySchema(Schema):
                           metadata={"description": "24h, 7d, 30d, 90d or all (ignored when 'from' is given)"})
     job_id = fields.String(validate=validate.Length(max=36))
     start = TimeBound(data_key="from")
-    end = TimeBound(data_key="to")
+    end = TimeBound(end=True, data_key="to")
 
     @post_load
     def to_query(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        start, end = _bound(data.get("start"), end=False), _bound(data.get("end"), end=True)
+        start, end = data.get("start"), data.get("end")
         span = RANGES[data["range"]]
         if start is None and span is not None:
             start = (end or utcnow()) - span
-        if start is not None and end is not None and start >= end:
-            raise SchemaError("'from' must be before 'to'.", "from")
+        check_range(start, end)
         return {"query": ExecutionQuery(job_id=data.get("job_id"), start=start, end=end), "range": data["range"]}
 
 
@@ -159,12 +116,8 @@ class ExecutionSchema(Schema):
     runner_id = fields.String(allow_none=True, metadata={"description": "The process that made the call"})
 
 
-class ExecutionListSchema(Schema):
+class ExecutionListSchema(PageFieldsSchema):
     executions = fields.List(fields.Nested(ExecutionSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    limit = fields.Integer()
-    total_pages = fields.Integer()
 
 
 class ExecutionResponseSchema(Schema):

@@ -2,17 +2,13 @@
 `src.services.job_input`, because CSV rows go through it too)."""
 from __future__ import annotations
 
-from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, post_load, validate, validates_schema
-from marshmallow import ValidationError as SchemaError
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from src.routes.schemas.common import PageArgsSchema, PageFieldsSchema
 from src.services.job_input import JobInputSchema
 from src.services.job_queries import SORT_COLUMNS
 from src.utils.schema_fields import Text
-
-MAX_PAGE_SIZE = 200
-DEFAULT_PAGE_SIZE = 50
 
 __all__ = ["JobInputSchema", "JobUpdateSchema", "JobSchema", "JobListQuerySchema", "JobListSchema", "JobResponseSchema",
            "JobDeletedSchema", "BulkUploadFormSchema", "BulkUploadResultSchema"]
@@ -45,7 +41,9 @@ class JobSchema(Schema):
     next_execution_at = fields.String(allow_none=True, metadata={"description": "In SCHEDULER_TIMEZONE"})
 
 
-class JobListQuerySchema(Schema):
+class JobListQuerySchema(PageArgsSchema):
+    DEFAULT_LIMIT = 50
+
     class Meta:
         unknown = EXCLUDE
 
@@ -57,32 +55,11 @@ class JobListQuerySchema(Schema):
     created_by = Text(validate=validate.Length(max=36))
     sort_by = fields.String(load_default="created_at", validate=validate.OneOf(list(SORT_COLUMNS)))
     sort_dir = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
-    page = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
-    limit = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-    per_page = fields.Integer(validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-
-    @validates_schema
-    def one_page_size(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if "limit" in data and "per_page" in data and data["limit"] != data["per_page"]:
-            raise SchemaError("Give limit or per_page (its alias), not two different values.", "per_page")
-
-    @post_load
-    def paging(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        """Either paging parameter turns paging on; the other takes its default."""
-        limit = data.pop("per_page", None) or data.get("limit")
-        if "page" in data or limit is not None:
-            data["page"] = data.get("page", 1)
-            data["limit"] = limit or DEFAULT_PAGE_SIZE
-        return data
 
 
-class JobListSchema(Schema):
+class JobListSchema(PageFieldsSchema):
     count = fields.Integer()
     jobs = fields.List(fields.Nested(JobSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    limit = fields.Integer()
-    total_pages = fields.Integer()
 
 
 class JobResponseSchema(Schema):

@@ -1,52 +1,25 @@
 """Request and response bodies of /api/notifications and /api/settings/slack."""
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+
+from src.routes.schemas.common import PageArgsSchema, TimeBound, check_range
 
 
-# An unencoded "+01:00" offset in a query string arrives as " 01:00".
-PLUS_AS_SPACE = re.compile(r"([T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
+class NotificationListQuerySchema(PageArgsSchema):
+    """Always paged: default 20; above 100 the page size is clamped to 100 (the response's per_page says)."""
 
-
-class Instant(fields.Field):
-    """An ISO 8601 time (no offset means UTC) or a date (midnight UTC); `end_of_day` makes a date cover that day."""
-
-    def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.end_of_day = end_of_day
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or len(value) > 64:
-            raise ValidationError("Not an ISO 8601 date or time.")
-        value = PLUS_AS_SPACE.sub(r"\1+\2", value)
-        try:
-            if len(value.strip()) == 10:
-                day = date.fromisoformat(value.strip())
-                start = datetime.combine(day, time(), tzinfo=timezone.utc)
-                return start + timedelta(days=1) if self.end_of_day else start
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError("Not an ISO 8601 date or time.") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-class NotificationListQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(validate=validate.Range(min=1),
-                              metadata={"description": "Page size, default 20; values above 100 are clamped to 100"})
+    ALWAYS_PAGED = True
+    per_page = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Page size (alias limit)"})
     limit = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Alias of per_page"})
     unread_only = fields.Boolean(load_default=False)
-    from_ = Instant(data_key="from", metadata={"description": "Created at or after (ISO time or date)"})
-    to = Instant(end_of_day=True, metadata={"description": "Created before (a date covers that whole day)"})
+    from_ = TimeBound(data_key="from", metadata={"description": "Created at or after (ISO time or date)"})
+    to = TimeBound(end=True, metadata={"description": "Created up to (a date covers that whole day)"})
 
-    @post_load
-    def page_size(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        data["per_page"] = data.pop("per_page", None) or data.pop("limit", None) or 20
-        data.pop("limit", None)
+    def finish(self, data: dict[str, Any]) -> dict[str, Any]:
+        check_range(data.get("from_"), data.get("to"))
         return data
 
 
