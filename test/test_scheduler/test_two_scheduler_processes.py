@@ -1,9 +1,8 @@
-"""Two `python -m src scheduler` processes on one MariaDB database, on the wall clock (slow: ~2 minutes).
+"""Two `python -m src scheduler` processes on one MariaDB database, on the wall clock for three minutes (slow).
 
-Both run through a minute boundary (the standby must not fire anything); then the leader is SIGKILLed two seconds
-before the next boundary. The standby takes over within the lease, fires that minute late but exactly once, and
-marks the dead leader's still-running call failed. The issue asks for three minutes; two cover the same cases
-(steady state and hand-over) and keep CI time down.
+Both run through two minute boundaries (the standby must not fire anything); then the leader is SIGKILLed two
+seconds before the third. The standby takes over within the lease, fires that minute late but exactly once, and
+marks the dead leader's still-running call failed.
 """
 from __future__ import annotations
 
@@ -84,10 +83,11 @@ def test_two_processes_fire_each_minute_once_and_hand_over_after_sigkill(
         ctx: Flask, mariadb: str, receiver: Receiver, processes: list[subprocess.Popen[bytes]],
         tmp_path: Path) -> None:
     first_minute = next_boundary(utcnow(), margin=20)
-    second_minute = first_minute + timedelta(minutes=1)
+    minutes = [first_minute + timedelta(minutes=i) for i in range(3)]
+    last_minute = minutes[-1]
     jobs = [make_job(f"every-minute-{i:02d}", "* * * * *", target_url=receiver.url(f"/ok/{i}"),
                      scheduled_since=utcnow()).id for i in range(20)]
-    minute_jst = first_minute.astimezone(ZoneInfo("Asia/Tokyo")).minute
+    minute_jst = minutes[1].astimezone(ZoneInfo("Asia/Tokyo")).minute  # still hanging when the leader dies
     hanging = make_job("hangs-once", f"{minute_jst} * * * *", target_url=receiver.url("/hang/100"),
                        scheduled_since=utcnow()).id
 
@@ -95,7 +95,7 @@ def test_two_processes_fire_each_minute_once_and_hand_over_after_sigkill(
     assert wait_until(lambda: lease_holder_pid() == processes[0].pid, timeout=20), (tmp_path / "a.log").read_text()
     processes.append(start_scheduler(mariadb, tmp_path / "b.log"))
 
-    sleep_until(second_minute - timedelta(seconds=2))
+    sleep_until(last_minute - timedelta(seconds=2))
     assert lease_holder_pid() == processes[0].pid  # the standby never took over while the leader lived
     processes[0].send_signal(signal.SIGKILL)
     processes[0].wait(timeout=5)
@@ -103,25 +103,25 @@ def test_two_processes_fire_each_minute_once_and_hand_over_after_sigkill(
     assert wait_until(lambda: lease_holder_pid() == processes[1].pid, timeout=LEASE_SECONDS + 10)
     took_over = (utcnow() - killed_at).total_seconds()
     assert took_over <= LEASE_SECONDS + 3, took_over
-    sleep_until(second_minute + timedelta(seconds=LEASE_SECONDS + 8))
+    sleep_until(last_minute + timedelta(seconds=LEASE_SECONDS + 8))
 
     with db.engine.connect() as conn:
         rows = conn.execute(select(JobExecution.job_id, JobExecution.scheduled_for, JobExecution.status,
                                    JobExecution.started_at, JobExecution.runner_id, JobExecution.error_message)
-                            .where(JobExecution.scheduled_for.in_([first_minute, second_minute]))).all()
+                            .where(JobExecution.scheduled_for.in_(minutes))).all()
     per_fire = Counter((row.job_id, row.scheduled_for) for row in rows)
     for job_id in jobs:
-        for minute in (first_minute, second_minute):
+        for minute in minutes:
             assert per_fire[(job_id, minute)] == 1, (job_id, minute)
     every_minute = [row for row in rows if row.job_id in jobs]
     assert {row.status for row in every_minute} == {"success"}
     late = [(row.started_at - row.scheduled_for).total_seconds() for row in every_minute
-            if row.scheduled_for == second_minute]
+            if row.scheduled_for == last_minute]
     assert max(late) <= LEASE_SECONDS + 5  # the hand-over shows as lag, not as a lost or doubled run
     arrivals = Counter((r.path, r.headers["X-Cron-Scheduled-For"]) for r in receiver.received("/ok/"))
     assert set(arrivals.values()) == {1}  # no target ever got a fire time twice
-    checked = {minute.astimezone(ZoneInfo("Asia/Tokyo")).isoformat() for minute in (first_minute, second_minute)}
-    assert len([key for key in arrivals if key[1] in checked]) == 40
+    checked = {minute.astimezone(ZoneInfo("Asia/Tokyo")).isoformat() for minute in minutes}
+    assert len([key for key in arrivals if key[1] in checked]) == 60
     [interrupted] = [row for row in rows if row.job_id == hanging]
     assert interrupted.status == "failed" and interrupted.runner_id.split(":")[1] == str(processes[0].pid)
     assert (interrupted.error_message or "").startswith("Interrupted:")
