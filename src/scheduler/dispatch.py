@@ -13,40 +13,35 @@ claimed and nothing more happens. A job paused or deleted inside that short wind
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.base import BaseExecutor
 from flask import Flask
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select, update
 
 from src.models import Job, JobExecution, db
 from src.models.base import new_id, utcnow
-from src.models.job_execution import (STATUS_FAILED, STATUS_MISSED, STATUS_RUNNING, STATUS_SUCCESS,
-                                      TRIGGER_SCHEDULED)
+from src.models.job_execution import (STATUS_MISSED, STATUS_RUNNING, TRIGGER_SCHEDULED)
 from src.scheduler.db_access import chunks, insert_claims, runner_id, write_lock
 from src.scheduler.job_executor import CallContext, CallResult, CallSettings, Target, call_target
+from src.scheduler.runs import (DB_ATTEMPTS, Claim, DueRun, FinishedRun, notify_results, record_results, target_of,
+                                with_retries)
 from src.scheduler.store import MAX_INSTANCES
 from src.utils import metrics
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 MAX_BATCH = 2000
 CLAIM_CHUNK = 100
 # Results are written together once a burst of claims and calls is over (at most this much later): fewer
 # transactions, and the notification work does not compete with the calls for the interpreter.
-DB_ATTEMPTS = 3
-DB_RETRY_SECONDS = 0.5
 RECORD_MIN_DELAY_SECONDS = 0.2
 RECORD_MAX_DELAY_SECONDS = 1.0
 PREPARE_AHEAD_SECONDS = 2.0
@@ -57,59 +52,6 @@ ONE_MICROSECOND = timedelta(microseconds=1)
 MARK_STARTED_AHEAD_SECONDS = 0.15
 MAX_INSTANCES_REASON = (f"Missed: {MAX_INSTANCES} earlier runs of this job were still running, so this one was "
                         "skipped (max_instances).")
-
-
-@dataclass
-class Claim:
-    """An execution row already inserted (claimed) whose call is still to be made."""
-
-    execution_id: str
-    job_id: str
-    trigger: str
-    target: Target
-    started_at: datetime
-    scheduled_for: datetime | None = None
-    on_done: Callable[[], None] | None = None
-
-
-@dataclass
-class _Due:
-    job_id: str
-    scheduled_for: datetime
-    on_done: Callable[[], None] | None = None
-    missed_reason: str | None = None
-
-
-@dataclass
-class _Finished:
-    claim: Claim
-    result: CallResult
-    completed_at: datetime = field(default_factory=utcnow)
-
-
-def with_retries(step: Callable[[], T]) -> T:
-    """Run a database step again after a short pause when it fails (a restarting server, a lost connection)."""
-    attempt = 1
-    while True:
-        try:
-            return step()
-        except SQLAlchemyError:
-            if attempt >= DB_ATTEMPTS:
-                raise
-            log.warning("database step failed (attempt %d of %d); retrying", attempt, DB_ATTEMPTS, exc_info=True)
-            time.sleep(DB_RETRY_SECONDS * attempt)
-            attempt += 1
-
-
-def target_of(job: Any, default_owner: str | None) -> Target:
-    """The call target of a Job row (ORM object or Core row)."""
-    try:
-        meta = json.loads(job.job_metadata) if job.job_metadata else {}
-    except ValueError:
-        meta = {}
-    return Target.from_fields(target_url=job.target_url, github_owner=job.github_owner, github_repo=job.github_repo,
-                              github_workflow_name=job.github_workflow_name,
-                              metadata=meta if isinstance(meta, dict) else {}, default_owner=default_owner)
 
 
 class Dispatcher:
@@ -125,8 +67,8 @@ class Dispatcher:
         with app.app_context():
             self.engine = db.engine
         self.write_lock = write_lock(self.engine)
-        self._due: queue.SimpleQueue[_Due | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[_Finished | tuple[str, list[str]] | None] = queue.SimpleQueue()
+        self._due: queue.SimpleQueue[DueRun | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[FinishedRun | tuple[str, list[str]] | None] = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(max_workers=int(config["SCHEDULER_MAX_WORKERS"]),
                                         thread_name_prefix="cron-call")
         self._inflight = 0
@@ -150,7 +92,7 @@ class Dispatcher:
         """Queue a fire time for claiming (never blocks the scheduler's thread)."""
         with self._idle:
             self._queued += 1
-        self._due.put(_Due(job_id, scheduled_for, on_done, missed_reason))
+        self._due.put(DueRun(job_id, scheduled_for, on_done, missed_reason))
 
     def prepare(self, upcoming: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
         """Claim fire times that come within seconds and start their calls exactly at the fire time; return the
@@ -162,7 +104,7 @@ class Dispatcher:
         with self._prepared_lock:
             for key in [key for key in self._prepared if key[1] < now - PREPARED_MEMORY]:
                 del self._prepared[key]
-            fresh = [_Due(job_id, when) for job_id, when in upcoming
+            fresh = [DueRun(job_id, when) for job_id, when in upcoming
                      if (job_id, when) not in self._prepared and when > now
                      and self._running_per_job.get(job_id, 0) < MAX_INSTANCES]
         if not fresh or self._closed:
@@ -263,7 +205,7 @@ class Dispatcher:
                 self._queued -= len(batch)  # after their calls counted as in flight: no idle gap between
                 self._idle.notify_all()
 
-    def _claim_batch(self, batch: list[_Due]) -> None:
+    def _claim_batch(self, batch: list[DueRun]) -> None:
         # Claim in small chunks and start each chunk's calls at once: the first calls go out after one short
         # transaction instead of after the whole burst is claimed.
         batch = self._limit_instances([due for due in batch if not self._take_prepared(due)])
@@ -271,7 +213,7 @@ class Dispatcher:
             for claim in self._claim_chunk(part):
                 self._start(claim)
 
-    def _limit_instances(self, batch: list[_Due]) -> list[_Due]:
+    def _limit_instances(self, batch: list[DueRun]) -> list[DueRun]:
         """Apply max_instances over every run of the job in this process, this batch's included (APScheduler
         counts only the runs it handed over itself)."""
         with self._prepared_lock:
@@ -285,7 +227,7 @@ class Dispatcher:
                 counts[due.job_id] = counts.get(due.job_id, 0) + 1
         return batch
 
-    def _take_prepared(self, due: _Due) -> bool:
+    def _take_prepared(self, due: DueRun) -> bool:
         """A fire time claimed ahead: hand APScheduler's completion callback to that run."""
         with self._prepared_lock:
             claim = self._prepared.pop((due.job_id, due.scheduled_for), None)
@@ -298,7 +240,7 @@ class Dispatcher:
             self._finish_due(due)
         return True
 
-    def _claim_chunk(self, batch: list[_Due]) -> list[Claim]:
+    def _claim_chunk(self, batch: list[DueRun]) -> list[Claim]:
         """Insert the claims of `batch`; the claims this process won and must call (missed ones are recorded)."""
         now = utcnow()
         today = now.astimezone(self.zone).date()
@@ -311,7 +253,7 @@ class Dispatcher:
 
         jobs = with_retries(load_jobs)
         rows: list[dict[str, Any]] = []
-        plans: list[tuple[_Due, dict[str, Any], Target]] = []
+        plans: list[tuple[DueRun, dict[str, Any], Target]] = []
         expired: list[str] = []
         for due in batch:
             job = jobs.get(due.job_id)
@@ -357,7 +299,7 @@ class Dispatcher:
             self._pause_expired(expired)
         return won
 
-    def _finish_due(self, due: _Due) -> None:
+    def _finish_due(self, due: DueRun) -> None:
         if due.on_done is not None:
             due.on_done()
 
@@ -376,7 +318,7 @@ class Dispatcher:
         try:
             self._pool.submit(self._call, claim)
         except RuntimeError:  # pool shut down: record the run as interrupted instead of losing it
-            self._done.put(_Finished(claim, CallResult(ok=False, error="Interrupted",
+            self._done.put(FinishedRun(claim, CallResult(ok=False, error="Interrupted",
                                                        message="Interrupted: the process was shutting down.")))
 
     def _call(self, claim: Claim) -> None:
@@ -397,7 +339,7 @@ class Dispatcher:
         except Exception as exc:  # a bug, not the target's fault: still record it
             log.exception("calling job %s failed unexpectedly", claim.job_id)
             result = CallResult(ok=False, error="Internal error", message=f"Internal error: {exc}")
-        self._done.put(_Finished(claim, result))
+        self._done.put(FinishedRun(claim, result))
 
     # ----- recording
     def _complete_loop(self) -> None:
@@ -416,14 +358,14 @@ class Dispatcher:
                     self._done.put(None)
                     break
                 batch.append(item)
-            finished = [item for item in batch if isinstance(item, _Finished)]
+            finished = [item for item in batch if isinstance(item, FinishedRun)]
             missed = [eid for item in batch if isinstance(item, tuple) for eid in item[1]]
             try:
-                with_retries(lambda: self._record(finished))
+                with_retries(lambda: record_results(self.engine, self.write_lock, finished))
             except Exception:
                 log.exception("recording %d finished runs failed", len(finished))
             try:
-                self._notify(finished, missed)
+                notify_results(self.app, self.write_lock, finished, missed)
             except Exception:
                 log.exception("notifications for %d runs failed", len(finished) + len(missed))
             for item in finished:
@@ -459,59 +401,6 @@ class Dispatcher:
         time.sleep(RECORD_MIN_DELAY_SECONDS)
         while (self._calling or not self._due.empty()) and time.monotonic() - started < RECORD_MAX_DELAY_SECONDS:
             time.sleep(0.05)
-
-    def _record(self, finished: list[_Finished]) -> None:
-        if not finished:
-            return
-        table = JobExecution.__table__
-        params = []
-        for item in finished:
-            result = item.result
-            duration = max((item.completed_at - item.claim.started_at).total_seconds(), result.duration_seconds)
-            params.append({"b_id": item.claim.execution_id, "b_started_at": item.claim.started_at,
-                           "b_status": STATUS_SUCCESS if result.ok else STATUS_FAILED,
-                           "b_completed_at": item.completed_at, "b_duration": round(duration, 6),
-                           "b_response_status": result.status_code,
-                           "b_error_message": None if result.ok else result.message,
-                           "b_output": result.output})
-            lag = None
-            if item.claim.scheduled_for is not None:
-                lag = (item.claim.started_at - item.claim.scheduled_for).total_seconds()
-            metrics.observe_execution(params[-1]["b_status"], item.claim.target.execution_type, lag)
-        statement = (update(table).where(table.c.id == bindparam("b_id"))
-                     .values(status=bindparam("b_status"), started_at=bindparam("b_started_at"),
-                             completed_at=bindparam("b_completed_at"),
-                             duration_seconds=bindparam("b_duration"),
-                             response_status=bindparam("b_response_status"),
-                             error_message=bindparam("b_error_message"), output=bindparam("b_output")))
-        with self.write_lock, self.engine.begin() as conn:
-            conn.execute(statement, params)
-
-    def _notify(self, finished: list[_Finished], missed: list[str]) -> None:
-        from src.utils import notifications
-
-        ids = [item.claim.execution_id for item in finished] + missed
-        if not ids:
-            return
-        with self.app.app_context():
-            executions = {e.id: e for part in chunks(ids)
-                          for e in db.session.scalars(select(JobExecution).where(JobExecution.id.in_(part)))}
-            job_ids = list({e.job_id for e in executions.values()})
-            jobs = {j.id: j for part in chunks(job_ids) for j in db.session.scalars(select(Job).where(Job.id.in_(part)))}
-            for execution in executions.values():
-                job = jobs.get(execution.job_id)
-                if job is None:
-                    continue
-                if execution.status == STATUS_SUCCESS:
-                    notifications.broadcast_job_success(job, execution)
-                elif execution.status == STATUS_FAILED:
-                    notifications.broadcast_job_failure(job, execution)
-                elif execution.status == STATUS_MISSED:
-                    notifications.broadcast_job_missed(job, execution)
-            with self.write_lock:
-                db.session.commit()
-            db.session.remove()
-
 
 def _noop() -> None:
     """Marks a prepared run that ended before APScheduler handed its fire time over."""

@@ -14,7 +14,8 @@ from src.models.base import isoformat, utcnow
 from src.models.job_execution import (STATUS_FAILED, STATUS_MISSED, STATUS_RUNNING, STATUS_SUCCESS,
                                       TRIGGER_MANUAL)
 from src.scheduler.db_access import runner_id, write_lock
-from src.scheduler.dispatch import Claim, get_dispatcher, target_of
+from src.scheduler.dispatch import get_dispatcher
+from src.scheduler.runs import Claim, target_of
 from src.scheduler.job_executor import CallContext, CallSettings, Target, call_target
 from src.services.end_date_maintenance import is_expired
 from src.services.jobs import get_job

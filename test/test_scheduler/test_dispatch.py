@@ -124,7 +124,7 @@ def test_graceful_shutdown_waits_for_running_calls_up_to_the_bound(fast_app: Fla
 def test_a_database_step_is_retried_after_a_transient_failure() -> None:
     from sqlalchemy.exc import OperationalError
 
-    from src.scheduler.dispatch import with_retries
+    from src.scheduler.runs import with_retries
 
     calls: list[int] = []
 
