@@ -39,6 +39,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # SIGTERM: stop accepting, finish in-flight requests (and release the scheduler lease) within this many seconds.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# gunicorn's largest request line (its default, 4094, answers longer URLs with its own HTML 414 before the app
+# can give its JSON error); requests with long filter values reach the app and get the contract's 400.
+limit_request_line = 8190
 # gunicorn's control socket is one fixed path per user: several servers on one host would fight over it.
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

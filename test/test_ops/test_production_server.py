@@ -83,6 +83,9 @@ def test_gunicorn_serves_logs_json_merges_metrics_and_stops_gracefully(
         response = session.get(f"{base}/api/health", headers={"X-Request-ID": f"prod-{index}"}, timeout=30)
         assert response.headers["X-Request-ID"] == f"prod-{index}"
         assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    # A 6 KB query string reaches the app and gets its JSON error, not gunicorn's HTML 414.
+    long_query = requests.get(f"{base}/api/jobs?search={'x' * 6000}", timeout=30)
+    assert long_query.status_code == 401 and long_query.headers["Content-Type"] == "application/json"
     # New connections spread over both workers; the merged count sees every request.
     for _ in range(20):
         requests.get(f"{base}/api/health", timeout=30)
@@ -96,5 +99,6 @@ def test_gunicorn_serves_logs_json_merges_metrics_and_stops_gracefully(
     entries = [json.loads(l) for l in log_path.read_text().splitlines() if l.startswith("{")]
     access = [e for e in entries if e.get("type") == "access"]
     assert {"prod-0", "prod-19"} <= {e["request_id"] for e in access}
-    assert all(e["path"] and e["status"] == 200 for e in access)
+    assert all(e["status"] == 200 for e in access if e["path"] == "/api/health")
+    assert [e["status"] for e in access if e["path"] == "/api/jobs"] == [401]
     assert any("Shutting down" in e["message"] for e in entries)
