@@ -8,8 +8,9 @@ or notification never delays the next call. Manual runs use the same pool and co
 
 Fire times about to come (within `PREPARE_AHEAD_SECONDS`, read from the job store by the engine) are claimed
 ahead by `prepare`, so at the fire time only the calls remain: 1,000 jobs due at the same instant start their
-calls at once instead of after 1,000 claims. When APScheduler then hands over such a fire time, it is already
-claimed and nothing more happens. A job paused or deleted inside that short window still runs that once.
+calls at once instead of after 1,000 claims. The engine then moves the job store past those fire times; should
+APScheduler still hand one over, it is already claimed and nothing more happens. A job paused or deleted inside
+that short window still runs that once.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.base import BaseExecutor
@@ -102,8 +103,9 @@ class Dispatcher:
         """
         now = utcnow()
         with self._prepared_lock:
-            for key in [key for key in self._prepared if key[1] < now - PREPARED_MEMORY]:
-                del self._prepared[key]
+            # Keys go in roughly by fire time: drop the old ones from the front instead of scanning them all.
+            while self._prepared and next(iter(self._prepared))[1] < now - PREPARED_MEMORY:
+                del self._prepared[next(iter(self._prepared))]
             fresh = [DueRun(job_id, when) for job_id, when in upcoming
                      if (job_id, when) not in self._prepared and when > now
                      and self._running_per_job.get(job_id, 0) < MAX_INSTANCES]
@@ -111,23 +113,22 @@ class Dispatcher:
             return []
         claims: dict[datetime, list[Claim]] = {}
         for part in chunks(fresh, CLAIM_CHUNK):
-            for claim in self._claim_chunk(part):
-                claims.setdefault(claim.scheduled_for or now, []).append(claim)
+            for claim in self._claim_chunk(part):  # scheduled claims always carry their fire time
+                claims.setdefault(cast(datetime, claim.scheduled_for), []).append(claim)
         with self._prepared_lock:
-            for group in claims.values():
+            for when, group in claims.items():
                 for claim in group:
-                    self._prepared[(claim.job_id, claim.scheduled_for or now)] = claim
+                    self._prepared[(claim.job_id, when)] = claim
         for when, group in claims.items():
             delay = (when - utcnow()).total_seconds() - MARK_STARTED_AHEAD_SECONDS
-            timer = threading.Timer(max(0.0, delay), self._release, args=(group,))
+            timer = threading.Timer(max(0.0, delay), self._release, args=(when, group))
             timer.daemon = True
             timer.start()
         return [(claim.job_id, when) for when, group in claims.items() for claim in group]
 
-    def _release(self, group: list[Claim]) -> None:
+    def _release(self, when: datetime, group: list[Claim]) -> None:
         """Just before the fire time: mark the claims started in the database (a new leader gives unstarted claims
         of a dead one back, so they run late instead of being lost), then make the calls at the fire time."""
-        when = group[0].scheduled_for or utcnow()
         started = max(utcnow(), when + ONE_MICROSECOND)  # != scheduled_for: the call is on its way
         try:
             live = with_retries(lambda: self._mark_started([claim.execution_id for claim in group], started))
