@@ -1,7 +1,6 @@
 """Executions: manual runs, test runs, history queries and statistics (in SQL), retention."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +14,13 @@ from src.models.job_execution import (STATUS_FAILED, STATUS_MISSED, STATUS_RUNNI
                                       TRIGGER_MANUAL)
 from src.scheduler.db_access import runner_id, write_lock
 from src.scheduler.dispatch import get_dispatcher
-from src.scheduler.runs import Claim, target_of
 from src.scheduler.job_executor import CallContext, CallSettings, Target, call_target
+from src.scheduler.runs import Claim, target_of
 from src.services.end_date_maintenance import is_expired
 from src.services.jobs import get_job
 from src.utils.api_errors import ApiError, NotFoundError
 from src.utils.auth import ensure_owner_or_admin
+from src.utils.paging import page_envelope
 
 PURGE_CHUNK = 5000
 
@@ -106,8 +106,8 @@ def list_executions(query: ExecutionQuery, page: int, limit: int) -> dict[str, A
         _filtered(select(JobExecution, Job.name, Job.github_repo).join(Job, Job.id == JobExecution.job_id), query)
         .order_by(JobExecution.started_at.desc(), JobExecution.id.desc())
         .offset((page - 1) * limit).limit(limit)).all()
-    return {"executions": [execution_dict(e, name, repo) for e, name, repo in rows], "total": total, "page": page,
-            "limit": limit, "total_pages": math.ceil(total / limit) if total else 0}
+    return {"executions": [execution_dict(e, name, repo) for e, name, repo in rows],
+            **page_envelope(total, page, limit)}
 
 
 def get_execution(execution_id: str, job_id: str | None = None) -> dict[str, Any]:

@@ -6,7 +6,6 @@ with no row there (no scheduler running) gets it computed from its cron expressi
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -19,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from src.models import Job, JobExecution, apscheduler_jobs, db
 from src.utils.cron import CronError, CronSchedule, parse_cron
+from src.utils.paging import page_envelope
 
 SORT_COLUMNS: dict[str, Any] = {
     "name": Job.name,
@@ -110,8 +110,7 @@ def list_jobs(query: JobListQuery) -> dict[str, Any]:
     if query.page is not None and query.limit is not None:
         total = db.session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
         offset = (query.page - 1) * query.limit
-        envelope = {"total": total, "page": query.page, "limit": query.limit,
-                    "total_pages": math.ceil(total / query.limit)}
+        envelope = page_envelope(total, query.page, query.limit)
     rows = _rows(base, query, offset, query.limit)
     jobs = serialize_jobs([(job, next_run) for job, next_run in rows])
     return {"count": len(jobs), "jobs": jobs, **envelope}

@@ -4,7 +4,6 @@ Every query is scoped to the caller's user id, so another user's notification is
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from src.models import Notification, NotificationDelivery, db
 from src.models.base import utcnow
 from src.models.notification_delivery import DELIVERY_FAILED, DELIVERY_SENT
 from src.utils.api_errors import NotFoundError
+from src.utils.paging import page_envelope
 
 MAX_PER_PAGE = 100
 
@@ -41,8 +41,7 @@ def list_notifications(user_id: str, page: int = 1, per_page: int = 20, unread_o
         query.order_by(Notification.created_at.desc(), Notification.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return {"notifications": list(rows), "total": total, "page": page, "per_page": per_page,
-            "total_pages": math.ceil(total / per_page) if total else 0}
+    return {"notifications": list(rows), **page_envelope(total, page, per_page, size_key="per_page")}
 
 
 def unread_count(user_id: str) -> int:

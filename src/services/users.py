@@ -5,7 +5,6 @@ the last active admin) hold whichever way an account is changed.
 """
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 from src.models import User, db
 from src.models.user import ROLES
 from src.utils.api_errors import ApiError, ConflictError, ForbiddenError, NotFoundError, ValidationError
+from src.utils.paging import page_envelope
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
@@ -85,7 +85,7 @@ def list_users(page: int | None = None, limit: int | None = None) -> dict[str, A
     if page is not None and limit is not None:
         total = db.session.scalar(select(func.count()).select_from(User)) or 0
         statement = statement.limit(limit).offset((page - 1) * limit)
-        envelope = {"total": total, "page": page, "limit": limit, "total_pages": math.ceil(total / limit)}
+        envelope = page_envelope(total, page, limit)
     found = list(db.session.scalars(statement))
     return {"count": len(found), "users": found, **envelope}
 
