@@ -7,10 +7,12 @@ only make HTTP calls; one completer thread writes results in batches and adds no
 or notification never delays the next call. Manual runs use the same pool and completer.
 
 Fire times about to come (within `PREPARE_AHEAD_SECONDS`, read from the job store by the engine) are claimed
-ahead by `prepare`, so at the fire time only the calls remain: 1,000 jobs due at the same instant start their
-calls at once instead of after 1,000 claims. The engine then moves the job store past those fire times; should
-APScheduler still hand one over, it is already claimed and nothing more happens. A job paused or deleted inside
-that short window still runs that once.
+ahead by `prepare`; about a second before the instant their connections are opened and their requests serialised,
+so at the fire time one thread only writes bytes to open sockets (~15 us a call): 1,000 jobs due at the same
+instant reach their targets within tens of milliseconds, and the pool reads the answers afterwards. A call whose
+connection could not be opened ahead runs the ordinary way at its time. The engine moves the job store past
+prepared fire times; should APScheduler still hand one over, it is already claimed and nothing more happens. A
+job paused or deleted inside that short window still runs that once.
 """
 from __future__ import annotations
 
@@ -24,27 +26,24 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from apscheduler.executors.base import BaseExecutor
 from flask import Flask
 from sqlalchemy import select, update
 
 from src.models import Job, JobExecution, db
 from src.models.base import new_id, utcnow
 from src.models.job_execution import (STATUS_MISSED, STATUS_RUNNING, TRIGGER_SCHEDULED)
+from src.scheduler import http_client
 from src.scheduler.db_access import chunks, insert_claims, runner_id, write_lock
-from src.scheduler.job_executor import CallContext, CallResult, CallSettings, Target, call_target
-from src.scheduler.runs import (DB_ATTEMPTS, Claim, DueRun, FinishedRun, notify_results, record_results, target_of,
-                                with_retries)
+from src.scheduler.job_executor import (CallContext, CallResult, CallSettings, PreparedCall, Target, call_target,
+                                        discard_prepared, finish_prepared, send_prepared)
+from src.scheduler.preopen import OPEN_AHEAD_SECONDS, Opener
+from src.scheduler.recorder import Recorder, drain
+from src.scheduler.runs import DB_ATTEMPTS, Claim, DueRun, FinishedRun, target_of, with_retries
 from src.scheduler.store import MAX_INSTANCES
 from src.utils import metrics
 
 log = logging.getLogger(__name__)
-MAX_BATCH = 2000
 CLAIM_CHUNK = 100
-# Results are written together once a burst of claims and calls is over (at most this much later): fewer
-# transactions, and the notification work does not compete with the calls for the interpreter.
-RECORD_MIN_DELAY_SECONDS = 0.2
-RECORD_MAX_DELAY_SECONDS = 1.0
 PREPARE_AHEAD_SECONDS = 2.0
 PREPARED_MEMORY = timedelta(minutes=10)
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -69,9 +68,9 @@ class Dispatcher:
             self.engine = db.engine
         self.write_lock = write_lock(self.engine)
         self._due: queue.SimpleQueue[DueRun | None] = queue.SimpleQueue()
-        self._done: queue.SimpleQueue[FinishedRun | tuple[str, list[str]] | None] = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(max_workers=int(config["SCHEDULER_MAX_WORKERS"]),
                                         thread_name_prefix="cron-call")
+        self._opener = Opener(self.settings)
         self._inflight = 0
         self._queued = 0  # handed over by APScheduler, not yet claimed
         self._calling = 0  # calls in progress: result writing waits for a burst to end
@@ -83,9 +82,8 @@ class Dispatcher:
         self._idle = threading.Condition()
         self._closed = False
         self._claimer = threading.Thread(target=self._claim_loop, name="cron-claimer", daemon=True)
-        self._completer = threading.Thread(target=self._complete_loop, name="cron-completer", daemon=True)
+        self._recorder = Recorder(app, self.engine, self.write_lock, self._busy, self._recorded)
         self._claimer.start()
-        self._completer.start()
 
     # ----- entry points
     def submit_due(self, job_id: str, scheduled_for: datetime, on_done: Callable[[], None] | None = None,
@@ -120,26 +118,41 @@ class Dispatcher:
                 for claim in group:
                     self._prepared[(claim.job_id, when)] = claim
         for when, group in claims.items():
-            delay = (when - utcnow()).total_seconds() - MARK_STARTED_AHEAD_SECONDS
+            delay = (when - utcnow()).total_seconds() - OPEN_AHEAD_SECONDS
             timer = threading.Timer(max(0.0, delay), self._release, args=(when, group))
             timer.daemon = True
             timer.start()
         return [(claim.job_id, when) for when, group in claims.items() for claim in group]
 
     def _release(self, when: datetime, group: list[Claim]) -> None:
-        """Just before the fire time: mark the claims started in the database (a new leader gives unstarted claims
-        of a dead one back, so they run late instead of being lost), then make the calls at the fire time."""
+        """Before the fire time: open the calls' connections, then mark the claims started in the database (a new
+        leader gives unstarted claims of a dead one back, so they run late instead of being lost). At the fire time
+        send every opened call in one tight loop; the answers, and the calls not opened ahead, go to the pool."""
+        opened = self._opener.open(group, (when - utcnow()).total_seconds() - MARK_STARTED_AHEAD_SECONDS)
         started = max(utcnow(), when + ONE_MICROSECOND)  # != scheduled_for: the call is on its way
         try:
             live = with_retries(lambda: self._mark_started([claim.execution_id for claim in group], started))
         except Exception:
             log.exception("marking %d runs due at %s started failed; they did not run", len(group), when)
             live = set()
-        time.sleep(max(0.0, (when - utcnow()).total_seconds()))
+        while (wait := (when - utcnow()).total_seconds()) > 0:  # never early, whatever the sleep's precision
+            time.sleep(wait)
+        calls: list[tuple[Claim, PreparedCall | None]] = []
         for claim in group:
-            if claim.execution_id in live:
-                self._start(claim)
-            else:  # given back by a new leader, or the database was unavailable: not ours to call
+            call = opened.pop(claim.execution_id, None)
+            if claim.execution_id not in live:
+                if call is not None:
+                    discard_prepared(call)
+                continue
+            if call is not None and send_prepared(call):
+                claim.started_at = utcnow()
+                calls.append((claim, call))
+            else:
+                calls.append((claim, None))
+        for claim, call in calls:
+            self._start(claim, call)
+        for claim in group:
+            if claim.execution_id not in live:  # given back by a new leader, or the database was unavailable
                 self._hand_back(claim)
 
     def _mark_started(self, ids: list[str], started: datetime) -> set[str]:
@@ -171,8 +184,9 @@ class Dispatcher:
         self._claimer.join(timeout=5)
         finished = self.wait_idle(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._done.put(None)
-        self._completer.join(timeout=10)
+        self._opener.shutdown()
+        self._recorder.close(timeout=10)
+        http_client.pool.clear()
         if not finished:
             from src.scheduler.recovery import fail_interrupted
 
@@ -185,16 +199,7 @@ class Dispatcher:
             first = self._due.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._due.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._due.put(None)
-                    break
-                batch.append(item)
+            batch = drain(self._due, first)
             try:
                 self._claim_batch(batch)
             except Exception:
@@ -295,7 +300,7 @@ class Dispatcher:
                 won.append(Claim(row["id"], row["job_id"], TRIGGER_SCHEDULED, target, row["started_at"],
                                  due.scheduled_for, due.on_done))
         if missed:
-            self._done.put(("missed", missed))
+            self._recorder.put(("missed", missed))
         if expired:
             self._pause_expired(expired)
         return won
@@ -311,69 +316,54 @@ class Dispatcher:
             pause_expired_jobs(utcnow(), job_ids=job_ids)  # tells the engine (jobs_changed) to drop them
 
     # ----- calling
-    def _start(self, claim: Claim) -> None:
+    def _start(self, claim: Claim, call: PreparedCall | None = None) -> None:
+        """Count the run as in flight and let the pool make its call (or read the answer of a sent `call`)."""
         with self._idle:
             self._inflight += 1
         with self._prepared_lock:
             self._running_per_job[claim.job_id] = self._running_per_job.get(claim.job_id, 0) + 1
         try:
-            self._pool.submit(self._call, claim)
+            self._pool.submit(self._call, claim, call)
         except RuntimeError:  # pool shut down: record the run as interrupted instead of losing it
-            self._done.put(FinishedRun(claim, CallResult(ok=False, error="Interrupted",
+            if call is not None:
+                discard_prepared(call)
+            self._recorder.put(FinishedRun(claim, CallResult(ok=False, error="Interrupted",
                                                        message="Interrupted: the process was shutting down.")))
 
-    def _call(self, claim: Claim) -> None:
+    def _call(self, claim: Claim, call: PreparedCall | None) -> None:
         with self._calling_lock:
             self._calling += 1
         try:
-            self._call_and_queue(claim)
+            self._call_and_queue(claim, call)
         finally:
             with self._calling_lock:
                 self._calling -= 1
 
-    def _call_and_queue(self, claim: Claim) -> None:
-        claim.started_at = utcnow()
-        context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
-                              scheduled_for=claim.scheduled_for)
+    def _call_and_queue(self, claim: Claim, call: PreparedCall | None) -> None:
         try:
-            result = call_target(claim.target, context, self.settings)
+            if call is not None:
+                result = finish_prepared(call)
+            else:
+                claim.started_at = utcnow()
+                context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
+                                      scheduled_for=claim.scheduled_for)
+                result = call_target(claim.target, context, self.settings)
         except Exception as exc:  # a bug, not the target's fault: still record it
             log.exception("calling job %s failed unexpectedly", claim.job_id)
             result = CallResult(ok=False, error="Internal error", message=f"Internal error: {exc}")
-        self._done.put(FinishedRun(claim, result))
+        self._recorder.put(FinishedRun(claim, result))
 
     # ----- recording
-    def _complete_loop(self) -> None:
-        while True:
-            first = self._done.get()
-            if first is None:
-                return
-            self._wait_for_quiet()
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._done.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._done.put(None)
-                    break
-                batch.append(item)
-            finished = [item for item in batch if isinstance(item, FinishedRun)]
-            missed = [eid for item in batch if isinstance(item, tuple) for eid in item[1]]
-            try:
-                with_retries(lambda: record_results(self.engine, self.write_lock, finished))
-            except Exception:
-                log.exception("recording %d finished runs failed", len(finished))
-            try:
-                notify_results(self.app, self.write_lock, finished, missed)
-            except Exception:
-                log.exception("notifications for %d runs failed", len(finished) + len(missed))
-            for item in finished:
-                self._ended(item.claim)
-            with self._idle:
-                self._inflight -= len(finished)
-                self._idle.notify_all()
+    def _recorded(self, finished: list[FinishedRun]) -> None:
+        for item in finished:
+            self._ended(item.claim)
+        with self._idle:
+            self._inflight -= len(finished)
+            self._idle.notify_all()
+
+    def _busy(self) -> bool:
+        """Calls in progress or due runs waiting: the recorder holds its writes back until the burst is over."""
+        return bool(self._calling) or not self._due.empty()
 
     def _ended(self, claim: Claim) -> None:
         """Release the job's running count and APScheduler's instance (a prepared run whose hand-over from
@@ -395,39 +385,9 @@ class Dispatcher:
         if on_done is not None:
             on_done()
 
-    def _wait_for_quiet(self) -> None:
-        if self._closed:
-            return
-        started = time.monotonic()
-        time.sleep(RECORD_MIN_DELAY_SECONDS)
-        while (self._calling or not self._due.empty()) and time.monotonic() - started < RECORD_MAX_DELAY_SECONDS:
-            time.sleep(0.05)
 
 def _noop() -> None:
     """Marks a prepared run that ended before APScheduler handed its fire time over."""
-
-
-class ClaimingExecutor(BaseExecutor):
-    """APScheduler executor that passes each run time on to the dispatcher (APScheduler's own `run_job` does not
-    tell the function which fire time it runs for, and checks the grace period itself)."""
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        super().__init__()
-        self.dispatcher = dispatcher
-
-    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        remaining = [len(run_times)]
-        guard = threading.Lock()
-
-        def one_done() -> None:
-            with guard:
-                remaining[0] -= 1
-                last = remaining[0] == 0
-            if last:
-                self._run_job_success(job.id, [])
-
-        for run_time in run_times:
-            self.dispatcher.submit_due(job.id, run_time, one_done)
 
 
 def get_dispatcher(app: Flask) -> Dispatcher:

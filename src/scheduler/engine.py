@@ -23,11 +23,10 @@ from sqlalchemy import bindparam, delete, func, select, update
 from src.models import Job, apscheduler_jobs, db
 from src.models.base import utcnow
 from src.scheduler.db_access import chunks, runner_id, write_lock
-from src.scheduler.dispatch import (MAX_INSTANCES_REASON, PREPARE_AHEAD_SECONDS, ClaimingExecutor, Dispatcher,
-                                    get_dispatcher)
+from src.scheduler.dispatch import MAX_INSTANCES_REASON, PREPARE_AHEAD_SECONDS, Dispatcher, get_dispatcher
 from src.scheduler.leader import LeaderLease
 from src.scheduler.recovery import fail_interrupted, fail_stale_runs, record_missed_runs, release_unstarted
-from src.scheduler.store import MAX_INSTANCES, BatchingJobStore, job_state_row
+from src.scheduler.store import MAX_INSTANCES, BatchingJobStore, ClaimingExecutor, job_state_row
 from src.scheduler.trigger import VixieCronTrigger
 from src.utils import metrics
 from src.utils.cron import CronError
@@ -217,7 +216,7 @@ class SchedulerEngine:
             return
         scheduler = BackgroundScheduler(
             jobstores={"default": BatchingJobStore(self.engine, on_broken=self._forget)},
-            executors={"default": ClaimingExecutor(self.dispatcher)},
+            executors={"default": ClaimingExecutor(self.dispatcher.submit_due)},
             job_defaults={"coalesce": False, "max_instances": MAX_INSTANCES, "misfire_grace_time": self.grace},
             timezone=self.zone, daemon=True)
         scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)

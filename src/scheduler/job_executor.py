@@ -2,13 +2,17 @@
 
 `call_target` never raises for a target's failure: every outcome is a `CallResult` whose `message` says in words
 what happened, because it ends up in `error_message` (and in the test-run response) for a person to act on.
+A call is built (`build_request`), its connection opened, its bytes sent and its answer read; the dispatcher does
+the first two for a burst before the fire time (`prepare_call`), then only sends at the instant (`send_prepared`)
+and reads later (`finish_prepared`). Every path ends in the same reading, redirect and outcome code.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import hmac
 import json
+import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,16 +20,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from urllib3 import BaseHTTPResponse, Timeout
-from urllib3 import exceptions as http_errors
+import h11
 
 from src import __version__
 from src.models.job import EXECUTION_TYPE_GITHUB, EXECUTION_TYPE_WEBHOOK
-from src.scheduler.http_guard import address_refusal, blocked_reason, pool_manager
+from src.scheduler.http_client import (BlockedAddressError, Connection, NoResponseError, Response, address_refusal,
+                                       connect, pool)
 
 MAX_OUTPUT_BYTES = 64 * 1024
 MAX_REDIRECTS = 3
-READ_CHUNK = 8192
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 REF_KEYS = ("branchDetails", "ref")
 
 
@@ -112,24 +116,96 @@ class _Failure(Exception):
         self.output = output
 
 
+@dataclass(frozen=True)
+class OutgoingRequest:
+    """A call ready to go: where, what, and how its answer is judged."""
+
+    execution_type: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    guarded: bool  # refuse private addresses (webhooks in production; never the operator's GitHub API URL)
+    success_message: str | None = None
+
+
+@dataclass
+class PreparedCall:
+    """A call whose connection is open and whose bytes are serialised, waiting for its fire time."""
+
+    request: OutgoingRequest
+    connection: Connection
+    payload: bytes
+    limit: float
+    started: float = 0.0
+
+
 def call_target(target: Target, context: CallContext, settings: CallSettings,
                 timeout: float | None = None) -> CallResult:
     """Make the call; the outcome (never an exception for the target's faults) with its duration."""
     started = time.monotonic()
     limit = float(timeout if timeout is not None else settings.timeout)
     try:
-        if target.execution_type == EXECUTION_TYPE_GITHUB:
-            result = _dispatch_github(target, context, settings, limit)
-        else:
-            result = _post_webhook(target, context, settings, limit)
+        request = build_request(target, context, settings)
+        result = _exchange(request, started + limit, limit)
     except _Failure as failure:
-        result = CallResult(ok=False, error=failure.error, message=failure.message,
-                            status_code=failure.status_code, output=failure.output)
+        result = _failed(failure)
     result.duration_seconds = round(time.monotonic() - started, 6)
     return result
 
 
-def _post_webhook(target: Target, context: CallContext, settings: CallSettings, limit: float) -> CallResult:
+def prepare_call(target: Target, context: CallContext, settings: CallSettings) -> PreparedCall | None:
+    """Open the connection and serialise the request ahead of the fire time; None when that did not work (the
+    call then runs the ordinary way at its time, so a failure is reported as of then, not as of now)."""
+    limit = float(settings.timeout)
+    try:
+        request = build_request(target, context, settings)
+        connection = connect(request.url, request.guarded, time.monotonic() + limit)
+    except (_Failure, OSError, ValueError, BlockedAddressError):
+        return None
+    try:
+        payload = connection.serialize(request.url, "POST", request.headers, request.body)
+    except h11.LocalProtocolError:
+        connection.close()
+        return None
+    return PreparedCall(request, connection, payload, limit)
+
+
+def send_prepared(call: PreparedCall) -> bool:
+    """Send at the fire time; False when the connection was dropped meanwhile (a server's idle timeout, a restart)
+    and the call must go the ordinary way instead."""
+    call.started = time.monotonic()
+    try:
+        if not call.connection.dropped():
+            call.connection.send(call.payload, call.started + call.limit)
+            return True
+    except OSError:
+        pass
+    call.connection.close()
+    return False
+
+
+def finish_prepared(call: PreparedCall) -> CallResult:
+    """Read the answer of a sent prepared call (and follow its redirect, if any) into the outcome."""
+    try:
+        result = _exchange(call.request, call.started + call.limit, call.limit, sent=call.connection)
+    except _Failure as failure:
+        result = _failed(failure)
+    result.duration_seconds = round(time.monotonic() - call.started, 6)
+    return result
+
+
+def discard_prepared(call: PreparedCall) -> None:
+    call.connection.close()
+
+
+def build_request(target: Target, context: CallContext, settings: CallSettings) -> OutgoingRequest:
+    """The request for `target`; a _Failure for a target that cannot be called at all (bad URL, no token)."""
+    if target.execution_type == EXECUTION_TYPE_GITHUB:
+        return _github_request(target, settings)
+    return _webhook_request(target, context, settings)
+
+
+def _webhook_request(target: Target, context: CallContext, settings: CallSettings) -> OutgoingRequest:
     url = target.url or ""
     try:
         parts = urlsplit(url)
@@ -143,27 +219,21 @@ def _post_webhook(target: Target, context: CallContext, settings: CallSettings, 
         if kind:
             raise _Failure("Target not allowed", _blocked_message(parts.hostname, parts.hostname, kind))
     body = json.dumps(target.metadata, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": f"cron-job-scheduler/{__version__}",
-        "X-Cron-Trigger": context.trigger,
-    }
+    headers = [("Content-Type", "application/json"), ("User-Agent", f"cron-job-scheduler/{__version__}"),
+               ("X-Cron-Trigger", context.trigger)]
     if context.job_id:
-        headers["X-Cron-Job-Id"] = context.job_id
+        headers.append(("X-Cron-Job-Id", context.job_id))
     if context.execution_id:
-        headers["X-Cron-Execution-Id"] = context.execution_id
+        headers.append(("X-Cron-Execution-Id", context.execution_id))
     if context.scheduled_for is not None:
-        headers["X-Cron-Scheduled-For"] = context.scheduled_for.isoformat()
+        headers.append(("X-Cron-Scheduled-For", context.scheduled_for.isoformat()))
     if settings.signing_secret:
         digest = hmac.new(settings.signing_secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-        headers["X-Cron-Signature"] = f"sha256={digest}"
-    status, reason, output = _send(url, headers, body, settings.allow_private, limit)
-    if 200 <= status < 300:
-        return CallResult(ok=True, status_code=status, output=output, message=f"HTTP {status} {reason}".strip())
-    raise _Failure("HTTP error", f"The target answered HTTP {status} {reason}".strip() + ".", status, output)
+        headers.append(("X-Cron-Signature", f"sha256={digest}"))
+    return OutgoingRequest(EXECUTION_TYPE_WEBHOOK, url, headers, body, guarded=not settings.allow_private)
 
 
-def _dispatch_github(target: Target, context: CallContext, settings: CallSettings, limit: float) -> CallResult:
+def _github_request(target: Target, settings: CallSettings) -> OutgoingRequest:
     if not settings.github_token:
         raise _Failure("Configuration error", "GITHUB_TOKEN is not set, so GitHub workflows cannot be dispatched.")
     if not target.github_owner:
@@ -175,106 +245,103 @@ def _dispatch_github(target: Target, context: CallContext, settings: CallSetting
     path = "/".join(quote(part, safe="") for part in (target.github_owner, target.github_repo, target.github_workflow))
     owner, repo, workflow = path.split("/")
     url = f"{settings.github_api_url}/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches"
-    headers = {
-        "Authorization": f"Bearer {settings.github_token}",
-        "Accept": "application/vnd.github+json",
-        "X-GitHub-Api-Version": "2022-11-28",
-        "Content-Type": "application/json",
-        "User-Agent": f"cron-job-scheduler/{__version__}",
-    }
+    headers = [("Authorization", f"Bearer {settings.github_token}"), ("Accept", "application/vnd.github+json"),
+               ("X-GitHub-Api-Version", "2022-11-28"), ("Content-Type", "application/json"),
+               ("User-Agent", f"cron-job-scheduler/{__version__}")]
     body = json.dumps({"ref": ref, "inputs": inputs}, separators=(",", ":")).encode("utf-8")
     # The GitHub API URL is the operator's setting (GitHub Enterprise may be internal), not user input.
-    status, reason, output = _send(url, headers, body, True, limit)
-    if status == 204:
-        return CallResult(ok=True, status_code=status, output=output,
-                          message=f"Workflow {target.github_workflow} dispatched on {ref}.")
-    raise _Failure("HTTP error", f"GitHub answered HTTP {status}: {_github_message(output) or reason}.", status,
-                   output)
+    return OutgoingRequest(EXECUTION_TYPE_GITHUB, url, headers, body, guarded=False,
+                           success_message=f"Workflow {target.github_workflow} dispatched on {ref}.")
 
 
-def _send(url: str, headers: dict[str, str], body: bytes, allow_private: bool,
-          limit: float) -> tuple[int, str, str | None]:
-    """POST with a total deadline; follow only same-origin 307/308 redirects; read at most 64 KiB."""
-    deadline = time.monotonic() + limit
-    manager = pool_manager(allow_private)
+def _exchange(request: OutgoingRequest, deadline: float, limit: float, sent: Connection | None = None) -> CallResult:
+    """Send (unless `sent` already carries the request), read, follow only same-origin 307/308 redirects, judge."""
+    url = request.url
     for _ in range(MAX_REDIRECTS + 1):
-        remaining = max(deadline - time.monotonic(), 0.05)
+        connection = sent or _open(url, request.guarded, deadline, limit)
+        response = None
         try:
-            response = manager.request("POST", url, body=body, headers=headers,
-                                       timeout=Timeout(connect=remaining, read=remaining), redirect=False,
-                                       retries=False, preload_content=False)
-        except (http_errors.HTTPError, ValueError) as exc:
-            raise _request_failure(exc, url, limit) from None
-        complete = False
-        try:
-            if response.get_redirect_location():
-                location = urljoin(url, response.headers.get("Location", ""))
-                if response.status not in (307, 308) or not _same_origin(url, location):
-                    raise _Failure("Redirect refused",
-                                   f"The target answered HTTP {response.status} redirecting to {location}; "
-                                   "redirects to another host (or that change the method) are not followed.",
-                                   response.status)
-                url = location
-                continue
-            output, complete = _read_capped(response, deadline, limit)
-            return response.status, response.reason or "", output
+            if sent is None:
+                _send(connection, request, url, deadline, limit)
+            sent = None
+            response = _read(connection, url, deadline, limit)
         finally:
-            if not complete:  # unread bytes left: the connection cannot serve another request
-                response.close()
-            response.release_conn()
+            if response is not None and response.complete:
+                pool.give(connection)
+            else:
+                connection.close()
+        location = response.headers.get("location") if response.status in REDIRECT_STATUSES else None
+        if not location:
+            return _outcome(request, response)
+        target = urljoin(url, location)
+        if response.status not in (307, 308) or not _same_origin(url, target):
+            raise _Failure("Redirect refused",
+                           f"The target answered HTTP {response.status} redirecting to {target}; "
+                           "redirects to another host (or that change the method) are not followed.",
+                           response.status)
+        url = target
     raise _Failure("Redirect refused", f"More than {MAX_REDIRECTS} redirects; the call was abandoned.")
 
 
-def _read_capped(response: BaseHTTPResponse, deadline: float, limit: float) -> tuple[str | None, bool]:
-    """The body's first 64 KiB as text, and whether the body ended (so the connection can be reused)."""
-    chunks: list[bytes] = []
-    complete = False
-    size = 0
+def _open(url: str, guarded: bool, deadline: float, limit: float) -> Connection:
+    host = _host(url)
     try:
-        while size < MAX_OUTPUT_BYTES:
-            if time.monotonic() > deadline:
-                raise _Failure("Timeout", f"Timed out after {limit:g} s while reading the response.",
-                               response.status)
-            chunk = response.read(min(READ_CHUNK, MAX_OUTPUT_BYTES - size), decode_content=True)
-            if not chunk:
-                complete = True
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except http_errors.TimeoutError:
-        raise _Failure("Timeout", f"Timed out after {limit:g} s while reading the response.",
-                       response.status) from None
-    except http_errors.HTTPError as exc:
-        raise _Failure("Connection error", f"The connection broke while reading the response: {_short(str(exc))}",
-                       response.status) from None
-    if not chunks:
-        return None, complete
-    return b"".join(chunks).decode("utf-8", errors="replace").replace("\x00", "\ufffd"), complete
+        return connect(url, guarded, deadline)
+    except BlockedAddressError as blocked:
+        raise _Failure("Target not allowed", _blocked_message(blocked.host, blocked.address, blocked.kind)) from None
+    except socket.gaierror:
+        raise _Failure("Unknown host", f"The host name of {host} could not be resolved.") from None
+    except TimeoutError:
+        raise _Failure("Timeout", f"Timed out after {limit:g} s waiting for {host}.") from None
+    except ssl.SSLError as exc:
+        raise _Failure("TLS error", f"TLS handshake with {host} failed: {_short(str(exc))}") from None
+    except ConnectionRefusedError:
+        raise _Failure("Connection refused", f"Connection refused by {host}.") from None
+    except OSError as exc:
+        raise _Failure("Connection error", f"Could not connect to {host}: {_short(str(exc))}") from None
+    except ValueError as exc:
+        raise _Failure("Invalid target", f"The target URL is invalid: {_short(str(exc))}") from None
 
 
-def _request_failure(exc: Exception, url: str, limit: float) -> _Failure:
+def _send(connection: Connection, request: OutgoingRequest, url: str, deadline: float, limit: float) -> None:
     try:
-        host = urlsplit(url).netloc
-    except ValueError:
-        host = url[:100]
-    blocked = blocked_reason(exc)
-    if blocked is not None:
-        return _Failure("Target not allowed", _blocked_message(blocked.host, blocked.address, blocked.kind))
-    text = str(exc)
-    if isinstance(exc, http_errors.NameResolutionError):
-        return _Failure("Unknown host", f"The host name of {host} could not be resolved.")
-    # urllib3 2 derives NewConnectionError from ConnectTimeoutError: test it before timeouts.
-    if isinstance(exc, (http_errors.NewConnectionError, http_errors.ProtocolError)):
-        if "Connection refused" in text or f"[Errno {errno.ECONNREFUSED}]" in text:
-            return _Failure("Connection refused", f"Connection refused by {host}.")
-        return _Failure("Connection error", f"Could not connect to {host}: {_short(text)}")
-    if isinstance(exc, http_errors.TimeoutError):
-        return _Failure("Timeout", f"Timed out after {limit:g} s waiting for {host}.")
-    if isinstance(exc, http_errors.SSLError):
-        return _Failure("TLS error", f"TLS handshake with {host} failed: {_short(text)}")
-    if isinstance(exc, (http_errors.LocationValueError, ValueError)):
-        return _Failure("Invalid target", f"The target URL is invalid: {_short(text)}")
-    return _Failure("Request error", f"The call to {host} failed: {_short(text)}")
+        connection.send(connection.serialize(url, "POST", request.headers, request.body), deadline)
+    except h11.LocalProtocolError as exc:
+        raise _Failure("Invalid target", f"The request cannot be sent as HTTP: {_short(str(exc))}") from None
+    except TimeoutError:
+        raise _Failure("Timeout", f"Timed out after {limit:g} s sending to {_host(url)}.") from None
+    except OSError as exc:
+        raise _Failure("Connection error", f"The connection to {_host(url)} broke: {_short(str(exc))}") from None
+
+
+def _read(connection: Connection, url: str, deadline: float, limit: float) -> Response:
+    try:
+        return connection.read_response(deadline, MAX_OUTPUT_BYTES)
+    except TimeoutError:
+        if connection.headers_received:
+            raise _Failure("Timeout", f"Timed out after {limit:g} s while reading the response.") from None
+        raise _Failure("Timeout", f"Timed out after {limit:g} s waiting for {_host(url)}.") from None
+    except (OSError, NoResponseError) as exc:
+        raise _Failure("Connection error", f"The connection to {_host(url)} broke before a complete answer: "
+                       f"{_short(str(exc))}") from None
+
+
+def _outcome(request: OutgoingRequest, response: Response) -> CallResult:
+    output = response.body.decode("utf-8", errors="replace").replace("\x00", "\ufffd") if response.body else None
+    status, reason = response.status, response.reason
+    if request.execution_type == EXECUTION_TYPE_GITHUB:
+        if status == 204:
+            return CallResult(ok=True, status_code=status, output=output, message=request.success_message or "")
+        raise _Failure("HTTP error", f"GitHub answered HTTP {status}: {_github_message(output) or reason}.", status,
+                       output)
+    if 200 <= status < 300:
+        return CallResult(ok=True, status_code=status, output=output, message=f"HTTP {status} {reason}".strip())
+    raise _Failure("HTTP error", f"The target answered HTTP {status} {reason}".strip() + ".", status, output)
+
+
+def _failed(failure: _Failure) -> CallResult:
+    return CallResult(ok=False, error=failure.error, message=failure.message, status_code=failure.status_code,
+                      output=failure.output)
 
 
 def _blocked_message(host: str, address: str, kind: str) -> str:
@@ -296,6 +363,13 @@ def _same_origin(a: str, b: str) -> bool:
         return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
     except ValueError:
         return False
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).netloc
+    except ValueError:
+        return url[:100]
 
 
 def _is_ip_literal(host: str) -> bool:
