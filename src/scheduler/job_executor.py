@@ -153,13 +153,16 @@ def call_target(target: Target, context: CallContext, settings: CallSettings,
     return result
 
 
-def prepare_call(target: Target, context: CallContext, settings: CallSettings) -> PreparedCall | None:
-    """Open the connection and serialise the request ahead of the fire time; None when that did not work (the
-    call then runs the ordinary way at its time, so a failure is reported as of then, not as of now)."""
+def prepare_call(target: Target, context: CallContext, settings: CallSettings,
+                 within: float | None = None) -> PreparedCall | None:
+    """Open the connection (giving up after `within` seconds) and serialise the request ahead of the fire time;
+    None when that did not work (the call then runs the ordinary way at its time, so a failure is reported as of
+    then, not as of now)."""
     limit = float(settings.timeout)
+    opening = limit if within is None else min(limit, within)
     try:
         request = build_request(target, context, settings)
-        connection = connect(request.url, request.guarded, time.monotonic() + limit)
+        connection = connect(request.url, request.guarded, time.monotonic() + opening)
     except (_Failure, OSError, ValueError, BlockedAddressError):
         return None
     try:

@@ -29,13 +29,15 @@ class Opener:
         self._pool = ThreadPoolExecutor(max_workers=OPENER_THREADS, thread_name_prefix="cron-open")
 
     def open(self, claims: Sequence[Claim], within: float) -> dict[str, PreparedCall]:
-        """Prepare the calls of `claims` for at most `within` seconds; execution id -> prepared call."""
+        """Prepare the calls of `claims` for at most `within` seconds (a slow host does not hold an opener thread
+        longer either); execution id -> prepared call."""
         futures: dict[str, Future[PreparedCall | None]] = {}
-        for claim in claims[:self.budget]:
+        for claim in claims[:self.budget] if within > 0 else []:
             context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
                                   scheduled_for=claim.scheduled_for)
             try:
-                futures[claim.execution_id] = self._pool.submit(prepare_call, claim.target, context, self.settings)
+                futures[claim.execution_id] = self._pool.submit(prepare_call, claim.target, context, self.settings,
+                                                                within)
             except RuntimeError:  # shutting down
                 break
         wait(futures.values(), timeout=max(0.0, within))
