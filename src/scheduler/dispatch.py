@@ -34,7 +34,7 @@ from src.models.base import new_id, utcnow
 from src.models.job_execution import (STATUS_MISSED, STATUS_RUNNING, TRIGGER_SCHEDULED)
 from src.scheduler import http_client
 from src.scheduler.db_access import chunks, insert_claims, runner_id, write_lock
-from src.scheduler.job_executor import (CallContext, CallResult, CallSettings, PreparedCall, Target, call_target,
+from src.scheduler.job_executor import (CallResult, CallSettings, PreparedCall, Target, call_target,
                                         discard_prepared, finish_prepared, send_prepared)
 from src.scheduler.preopen import OPEN_AHEAD_SECONDS, Opener
 from src.scheduler.recorder import Recorder, drain
@@ -345,9 +345,7 @@ class Dispatcher:
                 result = finish_prepared(call)
             else:
                 claim.started_at = utcnow()
-                context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
-                                      scheduled_for=claim.scheduled_for)
-                result = call_target(claim.target, context, self.settings)
+                result = call_target(claim.target, claim.context(), self.settings)
         except Exception as exc:  # a bug, not the target's fault: still record it
             log.exception("calling job %s failed unexpectedly", claim.job_id)
             result = CallResult(ok=False, error="Internal error", message=f"Internal error: {exc}")

@@ -11,7 +11,7 @@ import resource
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from src.scheduler.job_executor import CallContext, CallSettings, PreparedCall, discard_prepared, prepare_call
+from src.scheduler.job_executor import CallSettings, PreparedCall, discard_prepared, prepare_call
 from src.scheduler.runs import Claim
 
 OPEN_AHEAD_SECONDS = 1.0
@@ -33,11 +33,9 @@ class Opener:
         longer either); execution id -> prepared call."""
         futures: dict[str, Future[PreparedCall | None]] = {}
         for claim in claims[:self.budget] if within > 0 else []:
-            context = CallContext(trigger=claim.trigger, job_id=claim.job_id, execution_id=claim.execution_id,
-                                  scheduled_for=claim.scheduled_for)
             try:
-                futures[claim.execution_id] = self._pool.submit(prepare_call, claim.target, context, self.settings,
-                                                                within)
+                futures[claim.execution_id] = self._pool.submit(prepare_call, claim.target, claim.context(),
+                                                                self.settings, within)
             except RuntimeError:  # shutting down
                 break
         wait(futures.values(), timeout=max(0.0, within))

@@ -21,7 +21,7 @@ from src.models import Job, JobExecution, db
 from src.models.base import utcnow
 from src.models.job_execution import STATUS_FAILED, STATUS_MISSED, STATUS_SUCCESS
 from src.scheduler.db_access import chunks
-from src.scheduler.job_executor import CallResult, Target
+from src.scheduler.job_executor import CallContext, CallResult, Target
 from src.utils import metrics
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,11 @@ class Claim:
     started_at: datetime
     scheduled_for: datetime | None = None
     on_done: Callable[[], None] | None = None
+
+    def context(self) -> CallContext:
+        """What the call tells its target about this run (the X-Cron-* headers)."""
+        return CallContext(trigger=self.trigger, job_id=self.job_id, execution_id=self.execution_id,
+                           scheduled_for=self.scheduled_for)
 
 
 @dataclass
