@@ -180,6 +180,7 @@ class Dispatcher:
         if self._closed:
             return
         self._closed = True
+        self._recorder.hurry()
         self._due.put(None)
         self._claimer.join(timeout=5)
         finished = self.wait_idle(timeout)

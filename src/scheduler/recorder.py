@@ -59,9 +59,13 @@ class Recorder:
     def put(self, item: Item) -> None:
         self._queue.put(item)
 
+    def hurry(self) -> None:
+        """Stop holding writes back for quiet: the process is shutting down and waits for them."""
+        self._closing = True
+
     def close(self, timeout: float) -> None:
         """Write what is queued (without waiting for quiet) and stop."""
-        self._closing = True
+        self.hurry()
         self._queue.put(None)
         self._thread.join(timeout=timeout)
 
