@@ -80,7 +80,7 @@ def bulk(options: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(404, schema=ErrorSchema)
 def get(job_id: str) -> dict[str, Any]:
     """Get one job"""
-    return {"job": job_details(jobs.get_job(job_id))}
+    return {"job": jobs.get_job_details(job_id)}
 
 
 @blp.route("/<string:job_id>", methods=["PUT"])

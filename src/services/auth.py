@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from passlib.hash import pbkdf2_sha256
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from src.models import RevokedToken, User, db
@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ADMIN_USERNAME = "admin"
 DEFAULT_ADMIN_EMAIL = "admin@localhost"
+# Every authenticated request runs these: built once, SQLAlchemy reuses their cache keys and compiled SQL.
+_REVOKED = exists().where(RevokedToken.jti.in_(bindparam("jtis", expanding=True)))
+TOKEN_USER = select(User, _REVOKED).where(User.id == bindparam("user_id"))
+TOKEN_REVOKED = select(_REVOKED)
 
 
 @lru_cache(maxsize=1)
@@ -85,11 +89,18 @@ def revoke(payload: dict[str, Any]) -> None:
         db.session.rollback()  # a concurrent logout with the same token already revoked it
 
 
-def is_revoked(payload: dict[str, Any]) -> bool:
-    jtis = [jti for jti in (payload.get("jti"), payload.get("refresh_jti")) if jti]
-    if not jtis:
-        return False
-    return db.session.scalar(select(RevokedToken.jti).where(RevokedToken.jti.in_(jtis)).limit(1)) is not None
+def token_user_and_revocation(payload: dict[str, Any]) -> tuple[User | None, bool]:
+    """The token's user and whether the token (or the refresh token it came with) was revoked, in one query.
+
+    Both are read afresh for every request (nothing is cached across requests), so a logout, deactivation or
+    password change applies to the very next one.
+    """
+    params = {"user_id": str(payload.get("sub")),
+              "jtis": [jti for jti in (payload.get("jti"), payload.get("refresh_jti")) if jti]}
+    row = db.session.execute(TOKEN_USER, params).first()
+    if row is None:
+        return None, db.session.scalar(TOKEN_REVOKED, params) is True
+    return row[0], bool(row[1])
 
 
 def ensure_default_admin() -> User | None:

@@ -13,12 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from src.models import Job, JobExecution, apscheduler_jobs, db
 from src.utils.cron import CronError, CronSchedule, parse_cron
 from src.utils.paging import page_envelope
+from src.utils.schema_fields import looks_like_id
 
 SORT_COLUMNS: dict[str, Any] = {
     "name": Job.name,
@@ -31,6 +32,15 @@ SEARCH_COLUMNS = (Job.name, Job.github_repo, Job.github_workflow_name, Job.targe
 NULLABLE_SORTS = ("next_execution_at", "end_date")
 ID_CHUNK = 500
 NEXT_RUN = apscheduler_jobs.c.next_run_time
+# Built once: SQLAlchemy then reuses their cache keys and compiled SQL, and the single-job reads cost one query.
+LAST_RUN = (select(func.max(JobExecution.started_at)).where(JobExecution.job_id == Job.id)
+            .correlate(Job).scalar_subquery())
+RUN_TIMES = select(
+    select(NEXT_RUN).where(apscheduler_jobs.c.id == bindparam("job_id")).scalar_subquery(),
+    select(func.max(JobExecution.started_at)).where(JobExecution.job_id == bindparam("job_id")).scalar_subquery(),
+)
+JOB_WITH_RUN_TIMES = (select(Job, NEXT_RUN, LAST_RUN).outerjoin(apscheduler_jobs, apscheduler_jobs.c.id == Job.id)
+                      .where(Job.id == bindparam("job_id")))
 
 
 @dataclass(frozen=True)
@@ -117,12 +127,27 @@ def list_jobs(query: JobListQuery) -> dict[str, Any]:
 
 
 def job_details(job: Job) -> dict[str, Any]:
-    next_run = db.session.scalar(select(NEXT_RUN).where(apscheduler_jobs.c.id == job.id))
-    return serialize_jobs([(job, next_run)])[0]
+    """One job in the contract's shape (after a create or update: one query for its next and last run)."""
+    next_run, last_run = db.session.execute(RUN_TIMES, {"job_id": job.id}).one()
+    return serialize_jobs([(job, next_run)], {job.id: last_run})[0]
 
 
-def serialize_jobs(rows: list[tuple[Job, float | None]]) -> list[dict[str, Any]]:
-    last_runs = last_execution_times([job.id for job, _ in rows])
+def find_job_details(job_id: str) -> dict[str, Any] | None:
+    """`GET /api/jobs/{id}`: the job with its next and last run in one prepared query (the API's hottest read)."""
+    if not looks_like_id(job_id):
+        return None
+    row = db.session.execute(JOB_WITH_RUN_TIMES, {"job_id": job_id}).first()
+    if row is None:
+        return None
+    job, next_run, last_run = row
+    return serialize_jobs([(job, next_run)], {job.id: last_run})[0]
+
+
+def serialize_jobs(rows: list[tuple[Job, float | None]],
+                   last_runs: dict[str, datetime | None] | None = None) -> list[dict[str, Any]]:
+    """`last_runs` when the caller has read them already, else one grouped query over the rows' ids."""
+    if last_runs is None:
+        last_runs = last_execution_times([job.id for job, _ in rows])
     tz = ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"])
     now = datetime.now(timezone.utc)
     return [job.to_dict(last_execution_at=last_runs.get(job.id),

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from src.models import Job, User, db
 from src.models.base import utcnow
 from src.services.job_input import JobContext, check_job_values
+from src.services.job_queries import find_job_details
 from src.services.job_schedule import jobs_changed
 from src.utils import notifications
 from src.utils.api_errors import ConflictError, NotFoundError, ValidationError
@@ -26,8 +27,19 @@ CONFIG_FIELDS = ("name", "cron_expression", "target_url", "github_owner", "githu
 def get_job(job_id: str) -> Job:
     job = db.session.get(Job, job_id) if looks_like_id(job_id) else None
     if job is None:
-        raise NotFoundError(f"No job has the id {job_id}.", error="Job not found")
+        raise job_not_found(job_id)
     return job
+
+
+def get_job_details(job_id: str) -> dict[str, Any]:
+    details = find_job_details(job_id)
+    if details is None:
+        raise job_not_found(job_id)
+    return details
+
+
+def job_not_found(job_id: str) -> NotFoundError:
+    return NotFoundError(f"No job has the id {job_id}.", error="Job not found")
 
 
 def duplicate_name(name: str) -> ConflictError:

@@ -5,12 +5,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, g
 from flask.typing import ResponseReturnValue
 from flask_jwt_extended import JWTManager, current_user, verify_jwt_in_request
 
 from src.models import User, db
-from src.services.auth import is_revoked
+from src.services.auth import token_user_and_revocation
 from src.utils.api_errors import ForbiddenError, error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -19,16 +19,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 def register_jwt_handlers(jwt: JWTManager) -> None:
     """Every token problem is a 401 in the contract's shape (never Flask-JWT-Extended's `{"msg"}` or 422)."""
 
+    @jwt.token_in_blocklist_loader
+    def token_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        # Flask-JWT-Extended checks revocation before it looks the user up: one query serves both.
+        user, revoked = token_user_and_revocation(payload)
+        g.token_user = user
+        return revoked
+
     @jwt.user_lookup_loader
     def load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:
-        user = db.session.get(User, payload["sub"])
+        user = g.pop("token_user") if "token_user" in g else db.session.get(User, payload["sub"])
         if user is None or not user.is_active or payload.get("pwv") != user.password_fingerprint:
             return None
         return user
-
-    @jwt.token_in_blocklist_loader
-    def token_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
-        return is_revoked(payload)
 
     @jwt.user_lookup_error_loader
     def user_gone(_header: dict[str, Any], _payload: dict[str, Any]) -> ResponseReturnValue:

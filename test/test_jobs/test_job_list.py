@@ -174,6 +174,9 @@ def test_next_execution_comes_from_the_scheduler_table_in_the_scheduler_zone(cli
     assert (computed_at.hour, computed_at.minute) == (9, 0)
     assert timedelta(0) < computed_at - datetime.now(timezone.utc) <= timedelta(days=1)
     assert jobs[paused]["next_execution_at"] is None
+    for job_id in (held, computed, paused):
+        detail = client.get(f"/api/jobs/{job_id}", headers=world.headers("victor")).get_json()["job"]
+        assert detail["next_execution_at"] == jobs[job_id]["next_execution_at"]
 
 
 @contextmanager
@@ -202,6 +205,18 @@ def test_the_number_of_queries_does_not_grow_with_the_page(client: FlaskClient, 
     with counted_statements(app) as large:
         listing(client, world, "?page=1&limit=40")
     assert len(large) == len(small)
+
+
+def test_reading_one_job_costs_one_query_for_the_token_and_one_for_the_job(client: FlaskClient, world: World,
+                                                                            app: Flask) -> None:
+    job_id = seed(app, world, 1)[0]
+    with app.app_context():
+        db.session.add(JobExecution(job_id=job_id, status="success", trigger_type="manual"))
+        db.session.commit()
+    with counted_statements(app) as statements:
+        response = client.get(f"/api/jobs/{job_id}", headers=world.headers("victor"))
+    assert response.status_code == 200 and response.get_json()["job"]["last_execution_at"] is not None
+    assert len(statements) == 2, statements
 
 
 @pytest.mark.parametrize("sort_by", ["next_execution_at", "end_date"])
