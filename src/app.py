@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy import event
 
 from src import __version__
@@ -79,6 +80,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_mapping(_flask_config(settings))
+    if settings["TRUSTED_PROXY_COUNT"]:
+        # Only the entries our own proxies appended are believed; a client's forged X-Forwarded-For is not.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXY_COUNT"])  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     init_logging(app)

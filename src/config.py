@@ -162,6 +162,8 @@ SETTINGS: tuple[Setting, ...] = (
             str(5 * 1024 * 1024), "largest request body, bytes (413 above)"),
     Setting("RATELIMIT_STORAGE_URI", _as_str, "memory://", "memory://",
             "Flask-Limiter storage; use redis:// with several processes"),
+    Setting("TRUSTED_PROXY_COUNT", _as_int(0, 5), "0", "0",
+            "reverse proxies in front that append X-Forwarded-For (client IP for login limits and logs)"),
     Setting("LOG_LEVEL", _as_choice("debug", "info", "warning", "error"), "info", "info", "log level"),
     Setting("LOG_FORMAT", _as_choice("text", "json"), "text", "json", "text or json log lines"),
     Setting("METRICS_TOKEN", _as_str, None, None, "when set, /metrics needs Authorization: Bearer <token>"),

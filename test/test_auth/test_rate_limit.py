@@ -61,3 +61,25 @@ def test_the_session_app_without_limits_is_not_limited_after_a_limited_app_ran(
         login(limited, "alice", "wrong-password")
     for _ in range(12):
         assert login(client, "alice", "wrong-password").status_code == 401
+
+
+def _failed_logins_from(client: FlaskClient, forwarded_for: str, count: int) -> list[int]:
+    return [client.post("/api/auth/login", json={"username": f"guess{index}", "password": "wrong-password"},
+                        headers={"X-Forwarded-For": forwarded_for}).status_code for index in range(count)]
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(app: Flask, database_url: str,
+                                                                       world: World) -> None:
+    proxied = create_app(config_for(database_url, RATELIMIT_ENABLED=True, TRUSTED_PROXY_COUNT=1)).test_client()
+    assert _failed_logins_from(proxied, "203.0.113.7", 11) == [401] * 10 + [429]
+    # The proxy appends the real client to whatever the client sent: a forged first entry changes nothing.
+    assert _failed_logins_from(proxied, "198.51.100.1, 203.0.113.7", 1) == [429]
+    other = proxied.post("/api/auth/login", json={"username": "bob", "password": "correct-horse-battery"},
+                         headers={"X-Forwarded-For": "203.0.113.8"})
+    assert other.status_code == 200
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_for_does_not_escape_the_limit(limited: FlaskClient,
+                                                                                  world: World) -> None:
+    assert _failed_logins_from(limited, "203.0.113.7", 10) == [401] * 10
+    assert _failed_logins_from(limited, "203.0.113.99", 1) == [429]
