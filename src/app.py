@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from src import __version__
 from src.config import INSTANCE_DIR, load_settings

@@ -13,7 +13,7 @@ from src.routes import Blueprint
 from src.routes.schemas.jobs import (BulkUploadFormSchema, BulkUploadResultSchema, JobDeletedSchema, JobInputSchema,
                                      JobListQuerySchema, JobListSchema, JobResponseSchema, JobUpdateSchema)
 from src.services import bulk_upload, jobs
-from src.services.job_queries import JobListQuery, job_details, list_jobs
+from src.services.job_queries import JobListQuery, list_jobs
 from src.utils.api_errors import ErrorSchema
 from src.utils.auth import role_required
 
@@ -45,7 +45,7 @@ def list_all(args: dict[str, Any]) -> Response:
 @blp.alt_response(409, schema=ErrorSchema)
 def create(body: dict[str, Any]) -> dict[str, Any]:
     """Create a job owned by the caller (admin/user); unknown keys are ignored"""
-    return {"message": "Job created successfully", "job": job_details(jobs.create_job(body, current_user))}
+    return {"message": "Job created successfully", "job": jobs.get_job_details(jobs.create_job(body, current_user).id)}
 
 
 @blp.route("/export", methods=["GET"])
@@ -91,7 +91,7 @@ def get(job_id: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=ErrorSchema)
 def update(body: dict[str, Any], job_id: str) -> dict[str, Any]:
     """Update a job (owner or admin; only the fields sent); is_active pauses or resumes it"""
-    return {"message": "Job updated successfully", "job": job_details(jobs.update_job(job_id, body, current_user))}
+    return {"message": "Job updated successfully", "job": jobs.get_job_details(jobs.update_job(job_id, body, current_user).id)}
 
 
 @blp.route("/<string:job_id>", methods=["DELETE"])

@@ -35,10 +35,6 @@ NEXT_RUN = apscheduler_jobs.c.next_run_time
 # Built once: SQLAlchemy then reuses their cache keys and compiled SQL, and the single-job reads cost one query.
 LAST_RUN = (select(func.max(JobExecution.started_at)).where(JobExecution.job_id == Job.id)
             .correlate(Job).scalar_subquery())
-RUN_TIMES = select(
-    select(NEXT_RUN).where(apscheduler_jobs.c.id == bindparam("job_id")).scalar_subquery(),
-    select(func.max(JobExecution.started_at)).where(JobExecution.job_id == bindparam("job_id")).scalar_subquery(),
-)
 JOB_WITH_RUN_TIMES = (select(Job, NEXT_RUN, LAST_RUN).outerjoin(apscheduler_jobs, apscheduler_jobs.c.id == Job.id)
                       .where(Job.id == bindparam("job_id")))
 
@@ -126,14 +122,8 @@ def list_jobs(query: JobListQuery) -> dict[str, Any]:
     return {"count": len(jobs), "jobs": jobs, **envelope}
 
 
-def job_details(job: Job) -> dict[str, Any]:
-    """One job in the contract's shape (after a create or update: one query for its next and last run)."""
-    next_run, last_run = db.session.execute(RUN_TIMES, {"job_id": job.id}).one()
-    return serialize_jobs([(job, next_run)], {job.id: last_run})[0]
-
-
 def find_job_details(job_id: str) -> dict[str, Any] | None:
-    """`GET /api/jobs/{id}`: the job with its next and last run in one prepared query (the API's hottest read)."""
+    """One job in the contract's shape, with its next and last run, in one prepared query (the API's hottest read)."""
     if not looks_like_id(job_id):
         return None
     row = db.session.execute(JOB_WITH_RUN_TIMES, {"job_id": job_id}).first()
