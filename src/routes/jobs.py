@@ -45,7 +45,8 @@ def list_all(args: dict[str, Any]) -> Response:
 @blp.alt_response(409, schema=ErrorSchema)
 def create(body: dict[str, Any]) -> dict[str, Any]:
     """Create a job owned by the caller (admin/user); unknown keys are ignored"""
-    return {"message": "Job created successfully", "job": jobs.get_job_details(jobs.create_job(body, current_user).id)}
+    job = jobs.create_job(body, current_user)
+    return {"message": "Job created successfully", "job": jobs.get_job_details(job.id)}
 
 
 @blp.route("/export", methods=["GET"])
@@ -91,7 +92,8 @@ def get(job_id: str) -> dict[str, Any]:
 @blp.alt_response(409, schema=ErrorSchema)
 def update(body: dict[str, Any], job_id: str) -> dict[str, Any]:
     """Update a job (owner or admin; only the fields sent); is_active pauses or resumes it"""
-    return {"message": "Job updated successfully", "job": jobs.get_job_details(jobs.update_job(job_id, body, current_user).id)}
+    jobs.update_job(job_id, body, current_user)
+    return {"message": "Job updated successfully", "job": jobs.get_job_details(job_id)}
 
 
 @blp.route("/<string:job_id>", methods=["DELETE"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import re
@@ -199,12 +200,13 @@ def main() -> int:
         run_ended = time.time()
         # Bursts due within the run; one that fell due just before its end gets a few seconds to arrive.
         time.sleep(5)
-        by_fire_time: dict[str, list[float]] = {}
+        # Every firing job is `* * * * *`: each whole minute of the run is a burst, whether or not any call came.
+        bursts = len(range(math.ceil(run_started / 60) * 60, math.floor(run_ended) + 1, 60))
+        lags: list[float] = []
         for _job, when_text, arrived in collect():
-            if when_text and run_started <= datetime.fromisoformat(when_text).timestamp() <= run_ended:
-                by_fire_time.setdefault(when_text, []).append(arrived - datetime.fromisoformat(when_text).timestamp())
-        bursts = len(by_fire_time)
-        lags = [lag for burst in by_fire_time.values() for lag in burst]
+            when = datetime.fromisoformat(when_text).timestamp() if when_text else None
+            if when is not None and run_started <= when <= run_ended:
+                lags.append(arrived - when)
         calls = len(lags)
 
         print(f"\nload: wrk -t{min(2, args.connections)} -c{args.connections}, {args.duration} s per endpoint, "
